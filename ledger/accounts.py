@@ -1,0 +1,163 @@
+"""Opening accounts and reading balances and statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .errors import UnknownAccount
+from .models import Account, AccountType, BalanceCheckpoint, Entry, Transaction, Unit
+
+# Which account types are unlimited system accounts (no stored balance, may go negative).
+SYSTEM_TYPES = {AccountType.ISSUANCE, AccountType.EXPIRY_SINK}
+
+
+def account_code(type_: AccountType, owner_id: int, unit: Unit) -> str:
+    return f"{type_.value}:{owner_id}:{unit.value}"
+
+
+def open_account(
+    session: Session,
+    *,
+    type: AccountType,
+    unit: Unit,
+    community_id: int,
+    owner_id: int,
+) -> Account:
+    """Return the account of this type, owner and unit, creating it if needed.
+
+    Wallets, tills and provider accounts keep a stored balance and may not go negative. Issuance
+    (may go negative: that is the amount in circulation) and sinks are untracked system accounts.
+    """
+    code = account_code(type, owner_id, unit)
+    existing = session.scalars(select(Account).where(Account.code == code)).first()
+    if existing is not None:
+        return existing
+    system = type in SYSTEM_TYPES
+    account = Account(
+        code=code,
+        type=type.value,
+        unit=unit.value,
+        community_id=community_id,
+        owner_id=owner_id,
+        allow_negative=type == AccountType.ISSUANCE,
+        track_balance=not system,
+        balance=0,
+        version=0,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def get_account(session: Session, code: str) -> Account:
+    account = session.scalars(select(Account).where(Account.code == code)).first()
+    if account is None:
+        raise UnknownAccount("no such account", code=code)
+    return account
+
+
+def balance(session: Session, account_id: int) -> int:
+    """O(1) for tracked accounts; checkpoint plus later entries for untracked system accounts."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise UnknownAccount("no such account", account_id=account_id)
+    if account.track_balance:
+        return account.balance
+    checkpoint = session.execute(
+        select(BalanceCheckpoint.upto_entry_id, BalanceCheckpoint.balance)
+        .where(BalanceCheckpoint.account_id == account_id)
+        .order_by(BalanceCheckpoint.upto_entry_id.desc())
+        .limit(1)
+    ).first()
+    upto, base = checkpoint if checkpoint else (0, 0)
+    later = session.scalar(
+        select(func.coalesce(func.sum(Entry.amount), 0)).where(
+            Entry.account_id == account_id, Entry.id > upto
+        )
+    )
+    return int(base) + int(later)
+
+
+def checkpoint_system_accounts(session: Session, *, settled_before: dt.datetime) -> int:
+    """Write a balance checkpoint for each untracked account, over entries of transactions
+    created before ``settled_before`` (older than any transaction still in flight). Returns count."""
+    upto = session.scalar(
+        select(func.max(Entry.id))
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .where(Transaction.created_at < settled_before)
+    )
+    if upto is None:
+        return 0
+    written = 0
+    for account_id in session.scalars(select(Account.id).where(Account.track_balance.is_(False))):
+        last = session.execute(
+            select(BalanceCheckpoint.upto_entry_id, BalanceCheckpoint.balance)
+            .where(BalanceCheckpoint.account_id == account_id)
+            .order_by(BalanceCheckpoint.upto_entry_id.desc())
+            .limit(1)
+        ).first()
+        since, base = last if last else (0, 0)
+        if since >= upto:
+            continue
+        delta = session.scalar(
+            select(func.coalesce(func.sum(Entry.amount), 0)).where(
+                Entry.account_id == account_id, Entry.id > since, Entry.id <= upto
+            )
+        )
+        session.add(BalanceCheckpoint(account_id=account_id, upto_entry_id=upto, balance=int(base) + int(delta)))
+        written += 1
+    session.flush()
+    return written
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry_id: int
+    transaction_id: int
+    amount: int
+    balance_after: int | None
+    created_at: dt.datetime
+    kind: str
+    memo: str
+    actor_id: int | None
+    location: str | None
+    details: dict
+    reverses_id: int | None
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    lines: list[StatementLine]
+    next_cursor: int | None
+
+
+def statement(session: Session, account_id: int, *, limit: int = 50, before: int | None = None) -> StatementPage:
+    """Newest first, keyset-paginated by entry id (``before`` is the previous page's cursor)."""
+    query = (
+        select(
+            Entry.id,
+            Entry.transaction_id,
+            Entry.amount,
+            Entry.balance_after,
+            Transaction.created_at,
+            Transaction.kind,
+            Transaction.memo,
+            Transaction.actor_id,
+            Transaction.location,
+            Transaction.details,
+            Transaction.reverses_id,
+        )
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .where(Entry.account_id == account_id)
+        .order_by(Entry.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(Entry.id < before)
+    rows = session.execute(query).all()
+    lines = [StatementLine(*row) for row in rows[:limit]]
+    return StatementPage(lines, lines[-1].entry_id if len(rows) > limit else None)

@@ -1,0 +1,157 @@
+"""Engines and units of work that make the ledger correct on both PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import RetryableConflict
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# PostgreSQL SQLSTATEs worth retrying with the same idempotency key.
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+UNIQUE_VIOLATION = "23505"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine; on SQLite: WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE.
+
+    pysqlite's legacy transaction handling issues no BEGIN before a SELECT and defers the write
+    lock, so two writers can read the same balance; SQLAlchemy also silently drops FOR UPDATE on
+    SQLite. Every unit of work therefore starts with BEGIN IMMEDIATE: writers are serialised by
+    the database lock, readers (WAL) are not blocked by them.
+    """
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {}).update({"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Objects stay readable after commit: results of a unit of work are returned to callers.
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Deadlocks, serialization failures, lost unique races and SQLite's 'database is locked'."""
+    if isinstance(exc, RetryableConflict):
+        return True
+    if isinstance(exc, DBAPIError):
+        state = sqlstate(exc)
+        if state in RETRYABLE_SQLSTATES:
+            return True
+        if isinstance(exc, IntegrityError) and state == UNIQUE_VIOLATION:
+            return True  # a concurrent writer claimed the same key first; the rerun will replay
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+    return False
+
+
+def run_in_transaction(
+    session_factory: Callable[[], Session],
+    work: Callable[[Session], T],
+    *,
+    attempts: int = 8,
+) -> T:
+    """Run ``work(session)`` in one database transaction and commit; retry transient conflicts.
+
+    ``work`` must be safe to re-run (it is: every money path is keyed by an idempotency key).
+    On any exception the transaction is rolled back, so a refused operation leaves no trace.
+    """
+    for attempt in range(1, attempts + 1):
+        session = session_factory()
+        try:
+            result = work(session)
+            session.commit()
+            return result
+        except Exception as exc:
+            session.rollback()
+            if attempt < attempts and is_retryable(exc):
+                log.info("retrying unit of work after %s (attempt %d)", type(exc).__name__, attempt)
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                continue
+            raise
+        finally:
+            session.close()
+    raise AssertionError("unreachable")
+
+
+# Append-only enforcement, installed by the first migration.
+APPEND_ONLY_TABLES = ("ledger_transactions", "ledger_entries", "ledger_chain_links")
+
+POSTGRES_APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger table % is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$ LANGUAGE plpgsql
+"""
+
+
+def append_only_ddl(dialect: str) -> list[str]:
+    """Statements that make the ledger tables refuse UPDATE, DELETE (and TRUNCATE on PostgreSQL)."""
+    statements = [POSTGRES_APPEND_ONLY_FUNCTION] if dialect == "postgresql" else []
+    for table in APPEND_ONLY_TABLES:
+        if dialect == "postgresql":
+            statements.append(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"
+            )
+            statements.append(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"
+            )
+        else:
+            for op in ("UPDATE", "DELETE"):
+                statements.append(
+                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, 'ledger table {table} is append-only: {op} refused'); END"
+                )
+    return statements
+
+
+def drop_append_only_ddl(dialect: str) -> list[str]:
+    statements = []
+    for table in APPEND_ONLY_TABLES:
+        if dialect == "postgresql":
+            statements.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            statements.append(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        else:
+            statements += [f"DROP TRIGGER IF EXISTS {table}_no_{op}" for op in ("update", "delete")]
+    if dialect == "postgresql":
+        statements.append("DROP FUNCTION IF EXISTS ledger_refuse_change()")
+    return statements

@@ -1,0 +1,317 @@
+"""Posting and reversing ledger transactions.
+
+Concurrency design (PostgreSQL, READ COMMITTED; SQLite serialises writers with BEGIN IMMEDIATE):
+
+1. The transaction row is inserted first with ``ON CONFLICT DO NOTHING``: the idempotency key is
+   claimed before any balance is touched, so a concurrent duplicate waits on the unique index and
+   then replays instead of racing for the same coins.
+2. Tracked balances move by conditional ``UPDATE … WHERE allow_negative OR balance + d >= 0
+   RETURNING`` in ascending account id, a stable lock order (no deadlock between opposing
+   transfers). No read-modify-write, so no lost update, and ``FOR UPDATE`` (a no-op on SQLite) is
+   never relied on.
+3. Untracked system accounts get entries only, no row lock: awards from one issuance account run
+   in parallel.
+
+A refused posting raises before commit; the caller's unit of work rolls back, so it leaves no trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import chain
+from .errors import (
+    AlreadyReversed,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidPosting,
+    NotReversible,
+    TransactionNotFound,
+    UnknownAccount,
+)
+from .models import Account, Entry, Transaction, utcnow
+
+MAX_AMOUNT = 10**12  # far above any real balance, far below BIGINT overflow when summed
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Line:
+    """A signed amount for one account: positive credits (raises the balance), negative debits."""
+
+    account_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Posted:
+    transaction_id: int
+    replayed: bool
+    # Balance after this posting of every tracked account it touched (empty on replay).
+    balances: dict[int, int]
+
+
+@dataclass(frozen=True)
+class AccountShape:
+    """The immutable attributes of an account, cached per process (they never change)."""
+
+    id: int
+    unit: str
+    community_id: int
+    allow_negative: bool
+    track_balance: bool
+
+
+# Per engine: account id -> shape. Safe because the shape never changes and account ids are never
+# reused (AUTOINCREMENT on SQLite, sequences on PostgreSQL), even after a rolled-back insert.
+_shapes: WeakKeyDictionary[Engine, dict[int, AccountShape]] = WeakKeyDictionary()
+_MAX_CACHED = 500_000
+
+
+def _account_shapes(session: Session, ids: Sequence[int]) -> dict[int, AccountShape]:
+    cache = _shapes.setdefault(session.get_bind(), {})
+    found = {i: cache[i] for i in ids if i in cache}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        rows = session.execute(
+            select(
+                Account.id, Account.unit, Account.community_id, Account.allow_negative, Account.track_balance
+            ).where(Account.id.in_(missing))
+        ).all()
+        for row in rows:
+            shape = AccountShape(*row)
+            found[shape.id] = shape
+            if len(cache) < _MAX_CACHED:
+                cache[shape.id] = shape
+    return found
+
+
+def _insert_ignoring_conflict(session: Session):
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(Transaction.__table__).on_conflict_do_nothing()
+
+
+def request_hash(**payload) -> str:
+    return hashlib.sha256(chain.canonical_json(payload).encode()).hexdigest()
+
+
+def _validate(lines: Sequence[Line], idempotency_key: str, kind: str) -> None:
+    if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= MAX_KEY_LENGTH:
+        raise InvalidPosting("an idempotency key of 1 to 200 characters is required")
+    if not kind:
+        raise InvalidPosting("a transaction kind is required")
+    if len(lines) < 2:
+        raise InvalidPosting("a transaction needs at least two entries", lines=len(lines))
+    seen = set()
+    for line in lines:
+        amount = line.amount
+        if type(amount) is not int:  # rejects bool, float, Decimal, str
+            raise InvalidPosting("amounts must be integers", amount=repr(amount))
+        if amount == 0:
+            raise InvalidPosting("an entry amount cannot be zero", account_id=line.account_id)
+        if abs(amount) > MAX_AMOUNT:
+            raise InvalidPosting("amount out of range", amount=amount, max=MAX_AMOUNT)
+        if line.account_id in seen:
+            raise InvalidPosting("an account appears twice in one transaction", account_id=line.account_id)
+        seen.add(line.account_id)
+
+
+def post(
+    session: Session,
+    *,
+    lines: Sequence[Line],
+    idempotency_key: str,
+    kind: str,
+    community_id: int,
+    memo: str = "",
+    actor_id: int | None = None,
+    location: str | None = None,
+    details: dict | None = None,
+    reverses_id: int | None = None,
+    related_id: int | None = None,
+) -> Posted:
+    """Write one balanced transaction and its stored balances, or raise and write nothing.
+
+    The same ``idempotency_key`` with the same payload returns the original transaction
+    (``replayed=True``); with a different payload it raises ``IdempotencyConflict``.
+    """
+    _validate(lines, idempotency_key, kind)
+    details = details or {}
+    digest = request_hash(
+        kind=kind,
+        community_id=community_id,
+        lines=sorted((ln.account_id, ln.amount) for ln in lines),
+        memo=memo,
+        actor_id=actor_id,
+        location=location,
+        details=details,
+        reverses_id=reverses_id,
+        related_id=related_id,
+    )
+
+    shapes = _account_shapes(session, [ln.account_id for ln in lines])
+    sums: dict[str, int] = defaultdict(int)
+    for line in lines:
+        shape = shapes.get(line.account_id)
+        if shape is None:
+            raise UnknownAccount("no such account", account_id=line.account_id)
+        if shape.community_id != community_id:
+            raise InvalidPosting(
+                "all accounts of a transaction belong to its community",
+                account_id=line.account_id,
+                community_id=community_id,
+            )
+        sums[shape.unit] += line.amount
+    unbalanced = {unit: total for unit, total in sums.items() if total != 0}
+    if unbalanced:
+        raise InvalidPosting("entries must sum to zero for each unit", unbalanced=unbalanced)
+
+    created_at = utcnow()
+    chash = chain.content_hash(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        community_id=community_id,
+        created_at=created_at,
+        memo=memo,
+        actor_id=actor_id,
+        location=location,
+        details=details,
+        reverses_id=reverses_id,
+        related_id=related_id,
+        lines=[(ln.account_id, shapes[ln.account_id].unit, ln.amount) for ln in lines],
+    )
+    tx_id = session.execute(
+        _insert_ignoring_conflict(session)
+        .values(
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            kind=kind,
+            community_id=community_id,
+            memo=memo,
+            actor_id=actor_id,
+            location=location,
+            details=details,
+            reverses_id=reverses_id,
+            related_id=related_id,
+            created_at=created_at,
+            content_hash=chash,
+        )
+        .returning(Transaction.id)
+    ).scalar()
+    if tx_id is None:
+        return _replay(session, idempotency_key, digest, reverses_id)
+
+    balances: dict[int, int] = {}
+    versions: dict[int, int] = {}
+    for line in sorted(lines, key=lambda ln: ln.account_id):
+        shape = shapes[line.account_id]
+        if not shape.track_balance:
+            continue
+        row = session.execute(
+            update(Account)
+            .where(Account.id == line.account_id)
+            .where(Account.allow_negative | (Account.balance + line.amount >= 0))
+            .values(balance=Account.balance + line.amount, version=Account.version + 1)
+            .returning(Account.balance, Account.version)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is None:
+            available = session.scalar(select(Account.balance).where(Account.id == line.account_id))
+            raise InsufficientBalance(
+                "insufficient balance",
+                account_id=line.account_id,
+                unit=shape.unit,
+                balance=available,
+                requested=-line.amount,
+            )
+        balances[line.account_id], versions[line.account_id] = row
+
+    session.execute(
+        Entry.__table__.insert(),
+        [
+            {
+                "transaction_id": tx_id,
+                "account_id": ln.account_id,
+                "unit": shapes[ln.account_id].unit,
+                "amount": ln.amount,
+                "balance_after": balances.get(ln.account_id),
+                "account_version": versions.get(ln.account_id),
+            }
+            for ln in lines
+        ],
+    )
+    return Posted(tx_id, False, balances)
+
+
+def _replay(session: Session, idempotency_key: str, digest: str, reverses_id: int | None) -> Posted:
+    existing = session.execute(
+        select(Transaction.id, Transaction.request_hash).where(Transaction.idempotency_key == idempotency_key)
+    ).first()
+    if existing is None:
+        # The insert conflicted on something other than the key: the one-reversal rule.
+        prior = session.scalar(select(Transaction.id).where(Transaction.reverses_id == reverses_id))
+        raise AlreadyReversed(
+            "this transaction has already been reversed",
+            transaction_id=reverses_id,
+            reversal_id=prior,
+        )
+    if existing.request_hash != digest:
+        raise IdempotencyConflict(
+            "idempotency key already used with a different payload", transaction_id=existing.id
+        )
+    return Posted(existing.id, True, {})
+
+
+def reverse(
+    session: Session,
+    *,
+    transaction_id: int,
+    idempotency_key: str,
+    memo: str,
+    actor_id: int | None = None,
+    location: str | None = None,
+    details: dict | None = None,
+) -> Posted:
+    """Post the exact opposite of a transaction, once. Reversals themselves cannot be reversed."""
+    original = session.get(Transaction, transaction_id)
+    if original is None:
+        raise TransactionNotFound("no such transaction", transaction_id=transaction_id)
+    if original.reverses_id is not None:
+        raise NotReversible("a reversal cannot itself be reversed", transaction_id=transaction_id)
+    entries = session.scalars(select(Entry).where(Entry.transaction_id == transaction_id)).all()
+    return post(
+        session,
+        lines=[Line(e.account_id, -e.amount) for e in entries],
+        idempotency_key=idempotency_key,
+        kind=f"{original.kind}.reversal",
+        community_id=original.community_id,
+        memo=memo,
+        actor_id=actor_id,
+        location=location,
+        details=details,
+        reverses_id=transaction_id,
+    )
+
+
+def lock_accounts(session: Session, account_ids: Sequence[int]) -> dict[int, int]:
+    """Lock tracked accounts in id order and return their balances (read-then-decide paths).
+
+    On PostgreSQL this is ``SELECT … FOR UPDATE``; on SQLite the unit of work already holds the
+    database write lock (BEGIN IMMEDIATE), so the plain read is equally safe.
+    """
+    rows = session.execute(
+        select(Account.id, Account.balance)
+        .where(Account.id.in_(sorted(set(account_ids))))
+        .order_by(Account.id)
+        .with_for_update()
+    ).all()
+    return dict(rows)

@@ -1,0 +1,162 @@
+"""Invariant checks of the book, used by tests after every step and by nightly reconciliation.
+
+Each check returns a list of ``Discrepancy``; an empty list means the invariant holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import chain
+from .models import Account, ChainLink, Entry, Transaction, utcnow
+
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    check: str
+    subject: str
+    expected: Any
+    actual: Any
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def stored_balances(session: Session) -> list[Discrepancy]:
+    """Every tracked account's stored balance and version equal the sum and count of its entries."""
+    sums = (
+        select(
+            Entry.account_id,
+            func.sum(Entry.amount).label("total"),
+            func.count().label("n"),
+        )
+        .group_by(Entry.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Account.id, Account.balance, Account.version, sums.c.total, sums.c.n)
+        .outerjoin(sums, sums.c.account_id == Account.id)
+        .where(Account.track_balance.is_(True))
+    ).all()
+    found = []
+    for account_id, stored, version, total, count in rows:
+        total, count = int(total or 0), int(count or 0)
+        if stored != total:
+            found.append(Discrepancy("stored_balance", f"account:{account_id}", total, stored))
+        if version != count:
+            found.append(Discrepancy("account_version", f"account:{account_id}", count, version))
+    return found
+
+
+def transactions_balanced(session: Session, *, since_transaction_id: int = 0) -> list[Discrepancy]:
+    """Each transaction sums to zero per unit and has at least two entries."""
+    rows = session.execute(
+        select(Entry.transaction_id, Entry.unit, func.sum(Entry.amount))
+        .where(Entry.transaction_id > since_transaction_id)
+        .group_by(Entry.transaction_id, Entry.unit)
+        .having(func.sum(Entry.amount) != 0)
+    ).all()
+    found = [Discrepancy("transaction_sum", f"transaction:{t}:{u}", 0, int(s)) for t, u, s in rows]
+    thin = session.execute(
+        select(Transaction.id, func.count(Entry.id))
+        .outerjoin(Entry, Entry.transaction_id == Transaction.id)
+        .where(Transaction.id > since_transaction_id)
+        .group_by(Transaction.id)
+        .having(func.count(Entry.id) < 2)
+    ).all()
+    found += [Discrepancy("transaction_entries", f"transaction:{t}", ">=2", int(n)) for t, n in thin]
+    return found
+
+
+def units_balanced(session: Session) -> list[Discrepancy]:
+    """Each unit sums to zero over all accounts; entries carry their account's unit."""
+    rows = session.execute(
+        select(Entry.unit, func.sum(Entry.amount)).group_by(Entry.unit).having(func.sum(Entry.amount) != 0)
+    ).all()
+    found = [Discrepancy("unit_sum", f"unit:{u}", 0, int(s)) for u, s in rows]
+    mismatched = session.execute(
+        select(Entry.id, Entry.unit, Account.unit)
+        .join(Account, Account.id == Entry.account_id)
+        .where(Entry.unit != Account.unit)
+    ).all()
+    found += [Discrepancy("entry_unit", f"entry:{e}", a, u) for e, u, a in mismatched]
+    return found
+
+
+def no_negative_wallets(session: Session) -> list[Discrepancy]:
+    """No account that may not go negative is below zero, by stored balance or by its entries."""
+    stored = session.execute(
+        select(Account.id, Account.balance).where(Account.allow_negative.is_(False), Account.balance < 0)
+    ).all()
+    found = [Discrepancy("negative_balance", f"account:{a}", ">=0", int(b)) for a, b in stored]
+    derived = session.execute(
+        select(Entry.account_id, func.sum(Entry.amount))
+        .join(Account, Account.id == Entry.account_id)
+        .where(Account.allow_negative.is_(False))
+        .group_by(Entry.account_id)
+        .having(func.sum(Entry.amount) < 0)
+    ).all()
+    found += [Discrepancy("negative_entries_sum", f"account:{a}", ">=0", int(s)) for a, s in derived]
+    return found
+
+
+def chain_valid(session: Session, *, sealed_within: dt.timedelta = dt.timedelta(minutes=1)) -> list[Discrepancy]:
+    """Recompute every content hash and every link; every transaction older than
+    ``sealed_within`` must be sealed, exactly once."""
+    found: list[Discrepancy] = []
+    prev_hash, expected_seq, last_seq = chain.GENESIS_HASH, 1, 0
+    while True:
+        links = session.execute(
+            select(ChainLink.seq, ChainLink.transaction_id, ChainLink.prev_hash, ChainLink.chain_hash)
+            .where(ChainLink.seq > last_seq)
+            .order_by(ChainLink.seq)
+            .limit(BATCH)
+        ).all()
+        if not links:
+            break
+        ids = [link.transaction_id for link in links]
+        txs = {tx.id: tx for tx in session.scalars(select(Transaction).where(Transaction.id.in_(ids)))}
+        entries: dict[int, list[Entry]] = defaultdict(list)
+        for entry in session.scalars(select(Entry).where(Entry.transaction_id.in_(ids))):
+            entries[entry.transaction_id].append(entry)
+        for seq, tx_id, stored_prev, stored_hash in links:
+            subject = f"chain:{seq}"
+            if seq != expected_seq:
+                found.append(Discrepancy("chain_sequence", subject, expected_seq, seq))
+            tx = txs.get(tx_id)
+            if tx is None:
+                found.append(Discrepancy("chain_transaction_missing", subject, tx_id, None))
+                continue
+            recomputed = chain.transaction_content_hash(tx, entries[tx_id])
+            if recomputed != tx.content_hash:
+                found.append(Discrepancy("content_hash", f"transaction:{tx_id}", tx.content_hash, recomputed))
+            if stored_prev != prev_hash:
+                found.append(Discrepancy("chain_prev_hash", subject, prev_hash, stored_prev))
+            link = chain.link_hash(prev_hash, recomputed)
+            if link != stored_hash:
+                found.append(Discrepancy("chain_hash", subject, link, stored_hash))
+            prev_hash, expected_seq = stored_hash, seq + 1
+        session.expunge_all()
+        last_seq = links[-1].seq
+    late = chain.unsealed_count(session, older_than=utcnow() - sealed_within)
+    if late:
+        found.append(Discrepancy("unsealed_transactions", "chain", 0, late))
+    return found
+
+
+def verify_all(session: Session) -> dict[str, list[Discrepancy]]:
+    return {
+        "stored_balances": stored_balances(session),
+        "transactions_balanced": transactions_balanced(session),
+        "units_balanced": units_balanced(session),
+        "no_negative_wallets": no_negative_wallets(session),
+        "chain_valid": chain_valid(session),
+    }
