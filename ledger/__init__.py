@@ -12,7 +12,7 @@ from .accounts import (
 )
 from .chain import head as chain_head
 from .chain import seal
-from .db import make_engine, make_session_factory, run_in_transaction
+from .db import make_engine, make_session_factory, retrying, run_in_transaction
 from .errors import (
     AlreadyReversed,
     IdempotencyConflict,
@@ -33,6 +33,6 @@ __all__ = [
     "RetryableConflict", "StatementLine", "StatementPage", "Transaction", "TransactionNotFound",
     "UTCDateTime", "Unit", "UnknownAccount", "account_code", "balance", "chain_head",
     "checkpoint_system_accounts", "get_account", "lock_accounts", "make_engine",
-    "make_session_factory", "open_account", "post", "reverse", "run_in_transaction", "seal",
+    "make_session_factory", "open_account", "post", "retrying", "reverse", "run_in_transaction", "seal",
     "statement", "utcnow",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -118,6 +119,8 @@ def checkpoint_system_accounts(session: Session, *, settled_before: dt.datetime)
 class StatementLine:
     entry_id: int
     transaction_id: int
+    account_id: int
+    unit: str
     amount: int
     balance_after: int | None
     created_at: dt.datetime
@@ -135,12 +138,18 @@ class StatementPage:
     next_cursor: int | None
 
 
-def statement(session: Session, account_id: int, *, limit: int = 50, before: int | None = None) -> StatementPage:
-    """Newest first, keyset-paginated by entry id (``before`` is the previous page's cursor)."""
+def statement(
+    session: Session, account_ids: int | Sequence[int], *, limit: int = 50, before: int | None = None
+) -> StatementPage:
+    """Entries of one or more accounts, newest first, keyset-paginated by entry id (``before`` is
+    the previous page's ``next_cursor``), so any page costs the same however long the history."""
+    ids = [account_ids] if isinstance(account_ids, int) else list(account_ids)
     query = (
         select(
             Entry.id,
             Entry.transaction_id,
+            Entry.account_id,
+            Entry.unit,
             Entry.amount,
             Entry.balance_after,
             Transaction.created_at,
@@ -152,7 +161,7 @@ def statement(session: Session, account_id: int, *, limit: int = 50, before: int
             Transaction.reverses_id,
         )
         .join(Transaction, Transaction.id == Entry.transaction_id)
-        .where(Entry.account_id == account_id)
+        .where(Entry.account_id.in_(ids))
         .order_by(Entry.id.desc())
         .limit(limit + 1)
     )

@@ -50,8 +50,9 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
 
 
@@ -86,13 +87,19 @@ def run_in_transaction(
     *,
     attempts: int = 8,
 ) -> T:
-    """Run ``work(session)`` in one database transaction and commit; retry transient conflicts.
+    """Run ``work(session)`` in a fresh session, commit, retry transient conflicts (see ``retrying``)."""
+    with session_factory() as session:
+        return retrying(session, work, attempts=attempts)
+
+
+def retrying(session: Session, work: Callable[[Session], T], *, attempts: int = 8) -> T:
+    """Run ``work(session)`` as one database transaction and commit; on a transient conflict roll
+    back and run it again.
 
     ``work`` must be safe to re-run (it is: every money path is keyed by an idempotency key).
     On any exception the transaction is rolled back, so a refused operation leaves no trace.
     """
     for attempt in range(1, attempts + 1):
-        session = session_factory()
         try:
             result = work(session)
             session.commit()
@@ -104,8 +111,6 @@ def run_in_transaction(
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
                 continue
             raise
-        finally:
-            session.close()
     raise AssertionError("unreachable")
 
 

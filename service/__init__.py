@@ -1,0 +1,44 @@
+"""The Greencoin Flask service: API, pages, auth and the domain features built on the ledger."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from .config import settings_from_env
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; ``config`` overrides settings read from the environment (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(settings_from_env(app.instance_path))
+    app.config.update(config or {})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from . import domains, health
+    from .auth.access import enforce_access_policy
+    from .errors import GreencoinApi, refuse_wrong_media_type, register_error_handlers
+    from .extensions import db, limiter
+
+    domains.import_models()
+    db.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    api = GreencoinApi(app)
+    register_error_handlers(app)
+    health.init_app(app)
+
+    for module in domains.domain_modules("api"):
+        blueprint = module.blp
+        if not getattr(blueprint, "_greencoin_guarded", False):  # once per process, not per app
+            blueprint.before_request(refuse_wrong_media_type)
+            blueprint.before_request(enforce_access_policy)
+            blueprint._greencoin_guarded = True
+        api.register_blueprint(blueprint)
+    for module in domains.domain_modules("web"):
+        module.init_app(app)
+    return app

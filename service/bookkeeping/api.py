@@ -1,0 +1,64 @@
+"""Transactions and administrators' adjustments."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..auth.access import EVERYONE, access, current_principal
+from ..auth.models import Role
+from ..extensions import db
+from ..idempotency import IDEMPOTENCY_PARAM, idempotent, ledger_key_for_request
+from ..schemas import ErrorSchema
+from . import operations
+from .schemas import AdjustmentSchema, ReversalSchema, TransactionSchema
+
+blp = Blueprint("bookkeeping", __name__, url_prefix="/api/v1", description="Ledger transactions")
+
+def _transaction_body(session, transaction_id: int) -> dict:
+    return TransactionSchema().dump(operations.get_transaction(session, current_principal(), transaction_id))
+
+
+@blp.route("/adjustments")
+class Adjustments(MethodView):
+    @access(Role.ADMIN)
+    @blp.arguments(AdjustmentSchema)
+    @blp.response(201, TransactionSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="insufficient_balance, idempotency_conflict")
+    @blp.doc(parameters=[IDEMPOTENCY_PARAM])
+    def post(self, data):
+        """Credit or debit a member or household wallet against community issuance (reason required)."""
+        principal = current_principal()
+        key = ledger_key_for_request()
+
+        def work(session):
+            posted = operations.adjust(session, principal, idempotency_key=key, **data)
+            return _transaction_body(session, posted.transaction_id), 201
+
+        return idempotent(data, work)
+
+
+@blp.route("/transactions/<int:transaction_id>")
+class TransactionById(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, TransactionSchema)
+    def get(self, transaction_id):
+        return operations.get_transaction(db.session, current_principal(), transaction_id)
+
+
+@blp.route("/transactions/<int:transaction_id>/reverse")
+class TransactionReversal(MethodView):
+    @access(Role.ADMIN)
+    @blp.arguments(ReversalSchema)
+    @blp.response(201, TransactionSchema)
+    @blp.doc(parameters=[IDEMPOTENCY_PARAM])
+    def post(self, data, transaction_id):
+        """Reverse an adjustment or opening balance, once (domain postings have their own reversal)."""
+        principal = current_principal()
+        key = ledger_key_for_request()
+
+        def work(session):
+            posted = operations.reverse_adjustment(
+                session, principal, transaction_id=transaction_id, reason=data["reason"], idempotency_key=key
+            )
+            return _transaction_body(session, posted.transaction_id), 201
+
+        return idempotent({"transaction_id": transaction_id, **data}, work)

@@ -1,0 +1,111 @@
+"""Administrators' adjustments and reading transactions, on top of the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import ledger
+from ledger import Unit
+
+from ..auth.access import Principal
+from ..auth.models import Staff
+from ..community.models import Station, Supermarket
+from ..community.operations import issuance_account
+from ..errors import Invalid, NotFound
+from ..members.operations import get_household, get_member, household_wallet, member_wallet
+
+# Kinds an administrator may reverse directly; domain postings (hours, awards, baskets) are
+# reversed through their own endpoints so the domain record changes with them.
+DIRECTLY_REVERSIBLE = ("adjustment", "opening_balance")
+
+
+def adjust(
+    session: Session,
+    principal: Principal,
+    *,
+    unit: str,
+    amount: int,
+    reason: str,
+    idempotency_key: str,
+    member_id: int | None = None,
+    household_id: int | None = None,
+) -> ledger.Posted:
+    """Credit (positive) or debit (negative) a wallet against the community's issuance account."""
+    if (member_id is None) == (household_id is None):
+        raise Invalid("name exactly one of member_id and household_id", code="one_wallet_required")
+    if member_id is not None:
+        owner = get_member(session, member_id)
+        wallet = member_wallet(session, owner, Unit(unit))
+    else:
+        owner = get_household(session, household_id)
+        if unit != Unit.COIN:
+            raise Invalid("household wallets hold coins only", code="household_coins_only")
+        wallet = household_wallet(session, owner)
+    principal.require_admin_of(owner.community_id)
+    source = issuance_account(session, owner.community_id, Unit(unit))
+    return ledger.post(
+        session,
+        lines=[ledger.Line(wallet.id, amount), ledger.Line(source.id, -amount)],
+        idempotency_key=idempotency_key,
+        kind="adjustment",
+        community_id=owner.community_id,
+        memo=reason,
+        actor_id=principal.staff_id,
+        details={"reason": reason},
+    )
+
+
+def get_transaction(session: Session, principal: Principal, transaction_id: int) -> ledger.Transaction:
+    tx = session.get(ledger.Transaction, transaction_id)
+    if tx is None:
+        raise NotFound("transaction not found")
+    principal.require_community(tx.community_id, what="transaction")
+    if principal.member_id is not None:
+        mine = {a.id for u in Unit for a in [member_wallet(session, get_member(session, principal.member_id), u)]}
+        if not mine & {e.account_id for e in tx.entries}:
+            raise NotFound("transaction not found")
+    return tx
+
+
+def reverse_adjustment(
+    session: Session, principal: Principal, *, transaction_id: int, reason: str, idempotency_key: str
+) -> ledger.Posted:
+    tx = get_transaction(session, principal, transaction_id)
+    principal.require_admin_of(tx.community_id)
+    if tx.kind not in DIRECTLY_REVERSIBLE:
+        raise Invalid(
+            f"a {tx.kind} is reversed through its own record, not directly",
+            code="not_directly_reversible",
+            kind=tx.kind,
+        )
+    return ledger.reverse(
+        session, transaction_id=transaction_id, idempotency_key=idempotency_key, memo=reason,
+        actor_id=principal.staff_id, details={"reason": reason},
+    )
+
+
+def location_label(session: Session, location: str | None) -> str | None:
+    """'station:3' -> the station's name (locations are recorded as '<kind>:<id>')."""
+    if not location or ":" not in location:
+        return location
+    kind, _, raw_id = location.partition(":")
+    model = {"station": Station, "supermarket": Supermarket}.get(kind)
+    place = session.get(model, int(raw_id)) if model and raw_id.isdigit() else None
+    return place.name if place else location
+
+
+def describe_lines(session: Session, lines: list[ledger.StatementLine]) -> list[dict]:
+    """Statement lines with who did it and where, and a one-line description of what it was."""
+    actor_ids = {ln.actor_id for ln in lines if ln.actor_id}
+    names = dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(actor_ids))).all()) if actor_ids else {}
+    described = []
+    for line in lines:
+        row = asdict(line)
+        row["actor_name"] = names.get(line.actor_id)
+        row["location"] = location_label(session, line.location)
+        row["description"] = line.details.get("description") or line.memo or line.kind
+        described.append(row)
+    return described

@@ -1,0 +1,38 @@
+from marshmallow import Schema, fields, validate
+
+from ..schemas import ref_id, signed_coins, text
+
+
+class AdjustmentSchema(Schema):
+    member_id = ref_id()
+    household_id = ref_id()
+    unit = fields.String(required=True, validate=validate.OneOf(["COIN", "HOUR"]))
+    amount = signed_coins(required=True, metadata={"description": "Positive credits, negative debits"})
+    reason = text(500)
+
+
+class ReversalSchema(Schema):
+    reason = text(500)
+
+
+class EntrySchema(Schema):
+    id = fields.Integer()
+    account_id = fields.Integer()
+    unit = fields.String()
+    amount = fields.Integer()
+    balance_after = fields.Integer(allow_none=True)
+
+
+class TransactionSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    community_id = fields.Integer()
+    memo = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    location = fields.String(allow_none=True)
+    details = fields.Dict()
+    reverses_id = fields.Integer(allow_none=True)
+    related_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    content_hash = fields.String()
+    entries = fields.List(fields.Nested(EntrySchema))

@@ -1,0 +1,142 @@
+"""The ``greencoin`` command for operators."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+from flask import Flask
+
+from . import create_app, domains
+
+
+def _app() -> Flask:
+    return create_app()
+
+
+@click.group(help="Greencoin (绿币) operations: database, users, demo data, jobs, serving.")
+def main() -> None:
+    pass
+
+
+@main.command("migrate")
+@click.option("--revision", default="heads", show_default=True)
+def migrate_command(revision: str) -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from .migrate import upgrade
+
+    app = _app()
+    upgrade(app.config["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}: {_safe_url(app.config['DATABASE_URL'])}")
+
+
+@main.command("create-admin")
+@click.option("--username", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default="管理员")
+@click.option("--community-id", type=int, default=None, help="omit for a city-wide administrator")
+def create_admin_command(username: str, password: str, name: str, community_id: int | None) -> None:
+    """Create the first (or another) administrator."""
+    from .auth.operations import create_staff
+    from .errors import DomainError
+    from .extensions import db
+
+    app = _app()
+    with app.app_context():
+        try:
+            staff = db.run(
+                lambda s: create_staff(
+                    s, username=username, password=password, name=name, role="admin", community_id=community_id
+                )
+            )
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"administrator {staff.username} created (id {staff.id})")
+
+
+@main.command("demo")
+@click.option("--seed", default=20261121, show_default=True)
+@click.option("--residents", default=300, show_default=True, help="residents per community")
+def demo_command(seed: int, residents: int) -> None:
+    """Load deterministic demo data (refuses if the database already has communities)."""
+    from .demo import load_demo
+
+    app = _app()
+    with app.app_context():
+        logins = load_demo(seed=seed, residents_per_community=residents, progress=True)
+    _print_logins(logins)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def serve_command(host: str, port: int) -> None:
+    """Serve with the development server (production: gunicorn, see Procfile)."""
+    _app().run(host=host, port=port, threaded=True)
+
+
+@main.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--seed", default=20261121, show_default=True)
+def up_command(host: str, port: int, seed: int) -> None:
+    """Migrate, load the demo data on first start, run in-process jobs, serve: the one-command demo."""
+    from .demo import has_data, load_demo
+    from .extensions import db
+    from .migrate import upgrade
+
+    app = _app()
+    upgrade(app.config["DATABASE_URL"])
+    with app.app_context():
+        if has_data(db.session):
+            from .demo import demo_logins
+
+            logins = demo_logins()
+        else:
+            logins = load_demo(seed=seed, progress=True)
+    _print_logins(logins)
+    _start_in_process_jobs(app)
+    click.echo(f"Greencoin is running: http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _start_in_process_jobs(app: Flask) -> None:
+    """Without REDIS_URL the scheduled jobs run in a thread of this process (workers.inprocess)."""
+    if app.config.get("REDIS_URL"):
+        return
+    try:
+        inprocess = importlib.import_module("workers.inprocess")
+    except ModuleNotFoundError:
+        return
+    inprocess.start(app)
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    click.echo("Demo logins (username / password / role):")
+    for username, password, role in logins:
+        click.echo(f"  {username:<20} {password:<16} {role}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _register_domain_commands() -> None:
+    for module in domains.domain_modules("cli"):
+        for command in module.commands:
+            main.add_command(command)
+    try:
+        workers_cli = importlib.import_module("workers.cli")
+    except ModuleNotFoundError:
+        return
+    for command in workers_cli.commands:
+        main.add_command(command)
+
+
+_register_domain_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

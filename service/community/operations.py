@@ -1,0 +1,101 @@
+"""Creating communities and their places, each with the ledger accounts it needs."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import ledger
+from ledger import AccountType, Unit
+
+from ..errors import Conflict, NotFound
+from .models import Community, Station, Supermarket
+
+SETTINGS = (
+    "name",
+    "name_en",
+    "coins_per_hour",
+    "daily_cap_minutes",
+    "late_entry_days",
+    "four_eyes",
+    "notice_period_days",
+    "hour_storage_cap_minutes",
+    "min_spend_age",
+    "coin_expiry_month_day",
+)
+
+
+def get_community(session: Session, community_id: int) -> Community:
+    community = session.get(Community, community_id)
+    if community is None:
+        raise NotFound("community not found")
+    return community
+
+
+def issuance_account(session: Session, community_id: int, unit: Unit) -> ledger.Account:
+    """The community's source of new coins or hours (its negative balance is what circulates)."""
+    return ledger.open_account(
+        session, type=AccountType.ISSUANCE, unit=unit, community_id=community_id, owner_id=community_id
+    )
+
+
+def expiry_sink(session: Session, community_id: int) -> ledger.Account:
+    return ledger.open_account(
+        session, type=AccountType.EXPIRY_SINK, unit=Unit.COIN, community_id=community_id, owner_id=community_id
+    )
+
+
+def create_community(session: Session, *, code: str, name: str, **settings) -> Community:
+    if session.scalars(select(Community.id).where(Community.code == code)).first():
+        raise Conflict("a community with this code exists", code="community_code_taken")
+    community = Community(code=code, name=name, **{k: v for k, v in settings.items() if k in SETTINGS})
+    session.add(community)
+    session.flush()
+    for unit in Unit:
+        issuance_account(session, community.id, unit)
+    expiry_sink(session, community.id)
+    return community
+
+
+def update_community(session: Session, community: Community, changes: dict) -> Community:
+    for key, value in changes.items():
+        if key in SETTINGS:
+            setattr(community, key, value)
+    session.flush()
+    return community
+
+
+def create_station(session: Session, *, community_id: int, code: str, name: str, address: str = "") -> Station:
+    get_community(session, community_id)
+    taken = select(Station.id).where(Station.community_id == community_id, Station.code == code)
+    if session.scalars(taken).first():
+        raise Conflict("a station with this code exists in the community", code="station_code_taken")
+    station = Station(community_id=community_id, code=code, name=name, address=address)
+    session.add(station)
+    session.flush()
+    return station
+
+
+def create_supermarket(
+    session: Session, *, community_id: int, code: str, name: str, address: str = ""
+) -> Supermarket:
+    get_community(session, community_id)
+    taken = select(Supermarket.id).where(Supermarket.community_id == community_id, Supermarket.code == code)
+    if session.scalars(taken).first():
+        raise Conflict("a supermarket with this code exists in the community", code="supermarket_code_taken")
+    supermarket = Supermarket(community_id=community_id, code=code, name=name, address=address)
+    session.add(supermarket)
+    session.flush()
+    till_account(session, supermarket)
+    return supermarket
+
+
+def till_account(session: Session, supermarket: Supermarket) -> ledger.Account:
+    """The supermarket's till: receives the coins of redemptions."""
+    return ledger.open_account(
+        session,
+        type=AccountType.SUPERMARKET_TILL,
+        unit=Unit.COIN,
+        community_id=supermarket.community_id,
+        owner_id=supermarket.id,
+    )

@@ -1,0 +1,41 @@
+from marshmallow import Schema, fields, validate
+
+from ..schemas import ref_id, text
+
+MONTH_DAY = validate.Regexp(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", error="use MM-DD")
+CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
+
+
+class CommunitySettingsSchema(Schema):
+    name = text(100, required=False)
+    name_en = text(100, required=False, min_length=0)
+    coins_per_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
+    daily_cap_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
+    late_entry_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=366))
+    four_eyes = fields.Boolean()
+    notice_period_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=60))
+    hour_storage_cap_minutes = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
+    min_spend_age = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=120))
+    coin_expiry_month_day = fields.String(allow_none=True, validate=MONTH_DAY)
+
+
+class CommunityCreateSchema(CommunitySettingsSchema):
+    code = fields.String(required=True, validate=CODE)
+    name = text(100)
+
+
+class CommunitySchema(CommunityCreateSchema):
+    id = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class PlaceCreateSchema(Schema):
+    community_id = ref_id(required=True)
+    code = fields.String(required=True, validate=CODE)
+    name = text(100)
+    address = text(200, required=False, min_length=0)
+
+
+class PlaceSchema(PlaceCreateSchema):
+    id = fields.Integer(dump_only=True)
+    active = fields.Boolean(dump_only=True)

@@ -1,0 +1,57 @@
+"""Settings, read from the environment in one place.
+
+| variable | default | meaning |
+|---|---|---|
+| ``DATABASE_URL`` | ``sqlite:///<instance>/greencoin.db`` | SQLAlchemy URL; ``postgresql+psycopg://…`` in production |
+| ``REDIS_URL`` | unset | Redis for RQ jobs and rate limits; unset = jobs run in-process |
+| ``SECRET_KEY`` | a development key | signs sessions, keys national-ID digests; set it in production |
+| ``GREENCOIN_TIMEZONE`` | ``Asia/Shanghai`` | local time for display and business dates |
+| ``TOKEN_TTL_MINUTES`` | ``720`` | lifetime of API bearer tokens |
+| ``LOGIN_RATE_LIMIT`` | ``10 per 5 minutes`` | failed logins allowed per client address and username |
+| ``STAR_THRESHOLDS_HOURS`` | ``100,300,600,1000,1500`` | lifetime hours for volunteer stars 1..5 |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "greencoin-development-key-change-me"
+
+
+def _star_thresholds(raw: str) -> tuple[int, ...]:
+    values = tuple(int(v) for v in raw.split(",") if v.strip())
+    if list(values) != sorted(values) or any(v <= 0 for v in values):
+        raise ValueError("STAR_THRESHOLDS_HOURS must be increasing positive integers")
+    return values
+
+
+def settings_from_env(instance_path: str, env: dict | None = None) -> dict:
+    env = os.environ if env is None else env
+    default_db = f"sqlite:///{Path(instance_path) / 'greencoin.db'}"
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL", default_db),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SECRET_KEY": env.get("SECRET_KEY", DEV_SECRET_KEY),
+        "TIMEZONE": env.get("GREENCOIN_TIMEZONE", "Asia/Shanghai"),
+        "TOKEN_TTL_MINUTES": int(env.get("TOKEN_TTL_MINUTES", "720")),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "STAR_THRESHOLDS_HOURS": _star_thresholds(env.get("STAR_THRESHOLDS_HOURS", "100,300,600,1000,1500")),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Greencoin API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        "OPENAPI_REDOC_PATH": "redoc",
+        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        "API_SPEC_OPTIONS": {
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            },
+            "security": [{"bearerAuth": []}],
+        },
+        "JSON_AS_ASCII": False,
+    }

@@ -1,0 +1,90 @@
+"""Request idempotency for API writes (the ``Idempotency-Key`` header).
+
+The key is claimed *first* in the unit of work (an insert on a unique key), so a concurrent
+duplicate waits for the first request to commit, loses the unique race, is retried by
+``db.run`` and then replays the stored response. Same key + same payload: the original status and
+body, with ``Idempotent-Replayed: true``. Same key + another payload: 409.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+
+from flask import jsonify, request
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.chain import canonical_json
+from ledger.models import Base, UTCDateTime, utcnow
+
+from .auth.access import current_principal
+from .errors import BadRequest, Conflict
+from .extensions import db
+
+HEADER = "Idempotency-Key"
+MAX_KEY = 100
+
+
+class IdempotentRequest(Base):
+    """A write request seen once, with the response it produced."""
+
+    __tablename__ = "idempotent_requests"
+
+    principal: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_KEY), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+def request_key() -> str:
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        raise BadRequest(f"the {HEADER} header is required for this request", code="idempotency_key_required")
+    if len(key) > MAX_KEY:
+        raise BadRequest(f"{HEADER} is at most {MAX_KEY} characters", code="idempotency_key_invalid")
+    return key
+
+
+# For @blp.doc(parameters=[IDEMPOTENCY_PARAM]) on every write that posts to the ledger.
+IDEMPOTENCY_PARAM = {"in": "header", "name": HEADER, "required": True, "schema": {"type": "string", "maxLength": MAX_KEY}}
+
+
+def ledger_key_for_request() -> str:
+    """The ledger idempotency key of the transaction this request posts (unique per caller)."""
+    return f"api:{current_principal().key}:{request_key()}"
+
+
+def idempotent(payload: dict, work: Callable[[Session], tuple[dict, int]]):
+    """Run ``work`` (returning ``(body, status)``) once per Idempotency-Key; return a Response."""
+    principal = current_principal()
+    key = request_key()
+    digest = hashlib.sha256(canonical_json([request.method, request.path, payload]).encode()).hexdigest()
+
+    def attempt(session: Session):
+        seen = session.get(IdempotentRequest, (principal.key, key))
+        if seen is not None:
+            if seen.request_hash != digest:
+                raise Conflict(
+                    "this Idempotency-Key was already used with a different request", code="idempotency_conflict"
+                )
+            return seen.response_body, seen.response_status, True
+        claim = IdempotentRequest(
+            principal=principal.key, key=key, request_hash=digest, staff_id=principal.staff_id
+        )
+        session.add(claim)
+        session.flush()
+        body, status = work(session)
+        claim.response_body, claim.response_status = body, status
+        return body, status, False
+
+    body, status, replayed = db.run(attempt)
+    response = jsonify(body)
+    response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

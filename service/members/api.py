@@ -1,0 +1,109 @@
+"""Residents, households, balances and statements."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..auth.access import EVERYONE, STAFF, access, current_principal
+from ..auth.models import Role
+from ..bookkeeping.operations import describe_lines
+from ..extensions import db
+from . import operations
+from .schemas import (
+    BalanceSchema,
+    HouseholdCreateSchema,
+    HouseholdSchema,
+    MemberCreatedSchema,
+    MemberCreateSchema,
+    MemberQuerySchema,
+    MemberSchema,
+    StatementQuerySchema,
+    StatementSchema,
+)
+
+blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Residents and households")
+
+
+@blp.route("/members")
+class Members(MethodView):
+    @access(*STAFF)
+    @blp.arguments(MemberQuerySchema, location="query")
+    @blp.response(200, MemberSchema(many=True))
+    def get(self, query):
+        """Find residents by card code, phone, volunteer number or name, in the caller's scope."""
+        principal = current_principal()
+        community_id = query.pop("community_id", None)
+        if community_id is not None:
+            principal.require_community(community_id, what="community")
+        elif not principal.is_city_admin:
+            community_id = principal.community_id
+        return operations.find_members(db.session, community_id=community_id, **query)
+
+    @access(Role.ADMIN, Role.STATION_STAFF)
+    @blp.arguments(MemberCreateSchema)
+    @blp.response(201, MemberCreatedSchema)
+    def post(self, data):
+        """Register a resident; without a PIN one is generated and returned once."""
+        current_principal().require_writer_in(data["community_id"])
+        pin = data.pop("pin", None)
+        initial_pin = None if pin else operations.new_pin()
+
+        def work(session):
+            member = operations.register_member(session, pin=pin or initial_pin, **data)
+            return {**MemberSchema().dump(member), **({"initial_pin": initial_pin} if initial_pin else {})}
+
+        return db.run(work)
+
+
+def _member_in_scope(member_id: int):
+    member = operations.get_member(db.session, member_id)
+    current_principal().require_member(member.id, member.community_id)
+    return member
+
+
+@blp.route("/members/<int:member_id>")
+class MemberById(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, MemberSchema)
+    def get(self, member_id):
+        return _member_in_scope(member_id)
+
+
+@blp.route("/members/<int:member_id>/balance")
+class MemberBalance(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, BalanceSchema)
+    def get(self, member_id):
+        """Coins, time-bank minutes, lifetime volunteer minutes and star rating; O(1) in history."""
+        return operations.member_balance(db.session, _member_in_scope(member_id))
+
+
+@blp.route("/members/<int:member_id>/statement")
+class MemberStatement(MethodView):
+    @access(*EVERYONE)
+    @blp.arguments(StatementQuerySchema, location="query")
+    @blp.response(200, StatementSchema)
+    def get(self, query, member_id):
+        """Newest first; pass ``next_cursor`` back as ``before`` for the next page."""
+        member = _member_in_scope(member_id)
+        page = operations.member_statement(db.session, member, **query)
+        return {"lines": describe_lines(db.session, page.lines), "next_cursor": page.next_cursor}
+
+
+@blp.route("/households")
+class Households(MethodView):
+    @access(Role.ADMIN, Role.STATION_STAFF)
+    @blp.arguments(HouseholdCreateSchema)
+    @blp.response(201, HouseholdSchema)
+    def post(self, data):
+        current_principal().require_writer_in(data["community_id"])
+        return db.run(lambda s: operations.register_household(s, **data))
+
+
+@blp.route("/households/<int:household_id>")
+class HouseholdById(MethodView):
+    @access(*STAFF)
+    @blp.response(200, HouseholdSchema)
+    def get(self, household_id):
+        household = operations.get_household(db.session, household_id)
+        current_principal().require_community(household.community_id, what="household")
+        return household

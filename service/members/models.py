@@ -1,0 +1,46 @@
+"""Residents (居民/村民) and households (户)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.models import Base, BigId, UTCDateTime, utcnow
+
+
+class Household(Base):
+    """A household (户): many schemes score per household, and its wallet pays for baskets."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Member(Base):
+    """A resident: earns coins and hours, identified in public only by the volunteer number.
+
+    The national ID number is never stored: only a keyed digest (to find duplicates) and the
+    masked form ``5301**********1234``.
+    """
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    national_id_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    national_id_masked: Mapped[str | None] = mapped_column(String(18))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    volunteer_number: Mapped[str] = mapped_column(String(20), unique=True)  # 志愿者编号
+    card_code: Mapped[str] = mapped_column(String(32), unique=True)  # printed as the QR member card
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

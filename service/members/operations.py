@@ -1,0 +1,182 @@
+"""Registering residents and households, their wallets, balances and statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import ledger
+from ledger import AccountType, Entry, Transaction, Unit
+
+from ..auth.operations import hash_secret
+from ..community.operations import get_community
+from ..errors import Conflict, Invalid, NotFound
+from ..privacy import mask_national_id, national_id_digest, normalise_national_id
+from .models import Household, Member
+
+# Ledger kinds whose HOUR credits count towards lifetime volunteer hours (stars). Spending and
+# giving hours do not lower lifetime hours; only reversing the service record does.
+LIFETIME_HOUR_KINDS = ("volunteer_hours", "volunteer_hours.reversal", "opening_lifetime_hours")
+
+
+def get_member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound("member not found")
+    return member
+
+
+def get_household(session: Session, household_id: int) -> Household:
+    household = session.get(Household, household_id)
+    if household is None:
+        raise NotFound("household not found")
+    return household
+
+
+def member_wallet(session: Session, member: Member, unit: Unit) -> ledger.Account:
+    return ledger.open_account(
+        session, type=AccountType.MEMBER_WALLET, unit=unit, community_id=member.community_id, owner_id=member.id
+    )
+
+
+def household_wallet(session: Session, household: Household) -> ledger.Account:
+    return ledger.open_account(
+        session,
+        type=AccountType.HOUSEHOLD_WALLET,
+        unit=Unit.COIN,
+        community_id=household.community_id,
+        owner_id=household.id,
+    )
+
+
+def register_household(session: Session, *, community_id: int, name: str, address: str = "") -> Household:
+    get_community(session, community_id)
+    household = Household(community_id=community_id, name=name, address=address)
+    session.add(household)
+    session.flush()
+    household_wallet(session, household)
+    return household
+
+
+def new_card_code() -> str:
+    """Random and unguessable (96 bits); printed on the member card as a QR code."""
+    return secrets.token_urlsafe(12)
+
+
+def new_pin() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def register_member(
+    session: Session,
+    *,
+    community_id: int,
+    name: str,
+    phone: str | None = None,
+    national_id: str | None = None,
+    household_id: int | None = None,
+    birth_date: dt.date | None = None,
+    pin: str | None = None,
+    card_code: str | None = None,
+) -> Member:
+    """Register a resident with a card code, a volunteer number and COIN and HOUR wallets."""
+    get_community(session, community_id)
+    if household_id is not None and get_household(session, household_id).community_id != community_id:
+        raise Invalid("the household belongs to another community", code="household_other_community")
+    digest = masked = None
+    if national_id:
+        try:
+            value = normalise_national_id(national_id)
+        except ValueError as exc:
+            raise Invalid(str(exc), code="invalid_national_id") from None
+        digest = national_id_digest(value, current_app.config["SECRET_KEY"])
+        masked = mask_national_id(value)
+        if session.scalars(select(Member.id).where(Member.national_id_digest == digest)).first():
+            raise Conflict("a resident with this national ID number is registered", code="national_id_taken")
+    if birth_date and birth_date > dt.date.today():
+        raise Invalid("the birth date is in the future", code="invalid_birth_date")
+    card_code = card_code or new_card_code()
+    if session.scalars(select(Member.id).where(Member.card_code == card_code)).first():
+        raise Conflict("this card code is in use", code="card_code_taken")
+    member = Member(
+        community_id=community_id,
+        household_id=household_id,
+        name=name,
+        phone=phone,
+        national_id_digest=digest,
+        national_id_masked=masked,
+        birth_date=birth_date,
+        card_code=card_code,
+        pin_hash=hash_secret(pin) if pin else None,
+        # Unique placeholder until the id is known; the number is derived from community and id.
+        volunteer_number=f"tmp-{secrets.token_hex(6)}",
+    )
+    session.add(member)
+    session.flush()
+    member.volunteer_number = f"V{community_id:04d}{member.id:08d}"
+    for unit in Unit:
+        member_wallet(session, member, unit)
+    session.flush()
+    return member
+
+
+def set_pin(session: Session, member: Member, pin: str) -> None:
+    member.pin_hash = hash_secret(pin)
+    session.flush()
+
+
+def find_members(session: Session, *, community_id: int | None, card_code=None, phone=None, volunteer_number=None, name=None, limit=50, offset=0):
+    query = select(Member).order_by(Member.id)
+    if community_id is not None:
+        query = query.where(Member.community_id == community_id)
+    if card_code:
+        query = query.where(Member.card_code == card_code)
+    if phone:
+        query = query.where(Member.phone == phone)
+    if volunteer_number:
+        query = query.where(Member.volunteer_number == volunteer_number)
+    if name:
+        query = query.where(Member.name.contains(name))
+    return session.scalars(query.limit(limit).offset(offset)).all()
+
+
+def lifetime_minutes(session: Session, member: Member) -> int:
+    wallet = member_wallet(session, member, Unit.HOUR)
+    total = session.scalar(
+        select(func.coalesce(func.sum(Entry.amount), 0))
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .where(Entry.account_id == wallet.id, Transaction.kind.in_(LIFETIME_HOUR_KINDS))
+    )
+    return int(total)
+
+
+def star_for(minutes: int, thresholds_hours: tuple[int, ...] | None = None) -> int:
+    """Volunteer star rating (志愿者星级): how many thresholds the lifetime hours have reached."""
+    thresholds = thresholds_hours or current_app.config["STAR_THRESHOLDS_HOURS"]
+    return sum(1 for hours in thresholds if minutes >= hours * 60)
+
+
+def member_balance(session: Session, member: Member) -> dict:
+    lifetime = lifetime_minutes(session, member)
+    return {
+        "member_id": member.id,
+        "coins": member_wallet(session, member, Unit.COIN).balance,
+        "hours_minutes": member_wallet(session, member, Unit.HOUR).balance,
+        "lifetime_hours_minutes": lifetime,
+        "star": star_for(lifetime),
+        "household_coins": (
+            household_wallet(session, get_household(session, member.household_id)).balance
+            if member.household_id
+            else None
+        ),
+    }
+
+
+def member_statement(session: Session, member: Member, *, unit: str | None, limit: int, before: int | None):
+    units = [Unit(unit)] if unit else list(Unit)
+    accounts = [member_wallet(session, member, u).id for u in units]
+    return ledger.statement(session, accounts, limit=limit, before=before)

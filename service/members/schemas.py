@@ -1,0 +1,90 @@
+from marshmallow import Schema, fields, validate
+
+from ..schemas import PageQuerySchema, ref_id, text
+
+PHONE = validate.Regexp(r"^\+?\d{5,15}$", error="digits only, 5 to 15")
+PIN = validate.Regexp(r"^\d{4,8}$", error="4 to 8 digits")
+
+
+class HouseholdCreateSchema(Schema):
+    community_id = ref_id(required=True)
+    name = text(100)
+    address = text(200, required=False, min_length=0)
+
+
+class HouseholdSchema(HouseholdCreateSchema):
+    id = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class MemberCreateSchema(Schema):
+    community_id = ref_id(required=True)
+    name = text(100)
+    phone = fields.String(validate=PHONE, allow_none=True)
+    national_id = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=18))
+    household_id = ref_id(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    pin = fields.String(load_only=True, validate=PIN)
+
+
+class MemberSchema(Schema):
+    id = fields.Integer()
+    community_id = fields.Integer()
+    household_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    national_id_masked = fields.String(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    volunteer_number = fields.String()
+    card_code = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class MemberCreatedSchema(MemberSchema):
+    initial_pin = fields.String(metadata={"description": "Shown once, when no PIN was given"})
+
+
+class MemberQuerySchema(Schema):
+    community_id = ref_id()
+    card_code = fields.String(validate=validate.Length(max=32))
+    phone = fields.String(validate=validate.Length(max=20))
+    volunteer_number = fields.String(validate=validate.Length(max=20))
+    name = fields.String(validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class BalanceSchema(Schema):
+    member_id = fields.Integer()
+    coins = fields.Integer()
+    hours_minutes = fields.Integer()
+    lifetime_hours_minutes = fields.Integer()
+    star = fields.Integer()
+    household_coins = fields.Integer(allow_none=True)
+
+
+class StatementQuerySchema(PageQuerySchema):
+    unit = fields.String(validate=validate.OneOf(["COIN", "HOUR"]), load_default=None)
+
+
+class StatementLineSchema(Schema):
+    entry_id = fields.Integer()
+    transaction_id = fields.Integer()
+    unit = fields.String()
+    amount = fields.Integer()
+    balance_after = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    kind = fields.String()
+    memo = fields.String()
+    description = fields.String(metadata={"description": "What it was: activity, indicator, basket …"})
+    actor_id = fields.Integer(allow_none=True)
+    actor_name = fields.String(allow_none=True)
+    location = fields.String(allow_none=True)
+    details = fields.Dict()
+    reverses_id = fields.Integer(allow_none=True)
+
+
+class StatementSchema(Schema):
+    lines = fields.List(fields.Nested(StatementLineSchema))
+    next_cursor = fields.Integer(allow_none=True)

@@ -1,0 +1,39 @@
+"""Shared marshmallow pieces: strict integers for money, the error body, pagination."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MAX_COINS = 1_000_000  # per single posting through the API; far above any real award or basket
+MAX_MINUTES = 100_000 * 60
+
+
+def coins(**kwargs) -> fields.Integer:
+    """Whole coins: JSON integers only (no 1.5, "3", NaN or true), bounded."""
+    kwargs.setdefault("validate", validate.Range(min=1, max=MAX_COINS))
+    return fields.Integer(strict=True, **kwargs)
+
+
+def signed_coins(**kwargs) -> fields.Integer:
+    rule = validate.And(
+        validate.Range(min=-MAX_COINS, max=MAX_COINS),
+        validate.NoneOf([0], error="must not be zero"),
+    )
+    return fields.Integer(strict=True, validate=rule, **kwargs)
+
+
+def text(max_length: int, *, required: bool = True, min_length: int = 1, **kwargs) -> fields.String:
+    return fields.String(required=required, validate=validate.Length(min=min_length, max=max_length), **kwargs)
+
+
+def ref_id(**kwargs) -> fields.Integer:
+    """A row id in a request: a positive JSON integer."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**62), **kwargs)
+
+
+from .errors import ApiErrorSchema as ErrorSchema  # noqa: E402,F401  (re-exported for alt_response)
+
+
+class PageQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
