@@ -59,30 +59,41 @@ def ledger_key_for_request() -> str:
     return f"api:{current_principal().key}:{request_key()}"
 
 
-def idempotent(payload: dict, work: Callable[[Session], tuple[dict, int]]):
-    """Run ``work`` (returning ``(body, status)``) once per Idempotency-Key; return a Response."""
-    principal = current_principal()
-    key = request_key()
-    digest = hashlib.sha256(canonical_json([request.method, request.path, payload]).encode()).hexdigest()
+def run_once(
+    principal_key: str, key: str, request_digest: str, work: Callable[[Session], tuple[dict, int]], *, staff_id=None
+) -> tuple[dict, int, bool]:
+    """Run ``work`` once per (caller, key) in one unit of work; return ``(body, status, replayed)``.
+
+    Shared by the API (``Idempotency-Key`` header) and the pages (a per-form key)."""
 
     def attempt(session: Session):
-        seen = session.get(IdempotentRequest, (principal.key, key))
+        seen = session.get(IdempotentRequest, (principal_key, key))
         if seen is not None:
-            if seen.request_hash != digest:
+            if seen.request_hash != request_digest:
                 raise Conflict(
                     "this Idempotency-Key was already used with a different request", code="idempotency_conflict"
                 )
             return seen.response_body, seen.response_status, True
-        claim = IdempotentRequest(
-            principal=principal.key, key=key, request_hash=digest, staff_id=principal.staff_id
-        )
+        claim = IdempotentRequest(principal=principal_key, key=key, request_hash=request_digest, staff_id=staff_id)
         session.add(claim)
         session.flush()
         body, status = work(session)
         claim.response_body, claim.response_status = body, status
         return body, status, False
 
-    body, status, replayed = db.run(attempt)
+    return db.run(attempt)
+
+
+def request_digest(payload: dict) -> str:
+    return hashlib.sha256(canonical_json([request.method, request.path, payload]).encode()).hexdigest()
+
+
+def idempotent(payload: dict, work: Callable[[Session], tuple[dict, int]]):
+    """Run ``work`` (returning ``(body, status)``) once per Idempotency-Key; return a Response."""
+    principal = current_principal()
+    body, status, replayed = run_once(
+        principal.key, request_key(), request_digest(payload), work, staff_id=principal.staff_id
+    )
     response = jsonify(body)
     response.status_code = status
     if replayed:
