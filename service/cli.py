@@ -92,7 +92,7 @@ def up_command(host: str, port: int, seed: int) -> None:
         if has_data(db.session):
             from .demo import demo_logins
 
-            logins = demo_logins()
+            logins = demo_logins(db.session)
         else:
             logins = load_demo(seed=seed, progress=True)
     _print_logins(logins)

@@ -56,7 +56,6 @@ class DemoContext:
     members: list[Member] = field(default_factory=list)
     households: list[Household] = field(default_factory=list)
     staff: dict[str, list] = field(default_factory=dict)  # role -> [Staff]
-    logins: list[tuple[str, str, str]] = field(default_factory=list)
     progress: bool = False
 
     def admin_principal(self, community_id: int) -> Principal:
@@ -78,7 +77,8 @@ def chinese_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + given
 
 
-def demo_logins() -> list[tuple[str, str, str]]:
+def demo_logins(session: Session) -> list[tuple[str, str, str]]:
+    """The demo's staff logins and the first residents' card codes (all share one PIN)."""
     rows = [("city-admin", DEMO_PASSWORD, "admin (city)")]
     for index, (code, name, _) in enumerate(COMMUNITIES):
         slug = code.lower()
@@ -90,7 +90,8 @@ def demo_logins() -> list[tuple[str, str, str]]:
         ]
         if index < 2:
             rows.append((f"{slug}-cashier", DEMO_PASSWORD, f"cashier ({name})"))
-    rows.append(("(residents)", DEMO_PIN, "card code + this PIN, e.g. card codes listed at /api/v1/members"))
+    residents = session.scalars(select(Member).where(Member.pin_hash.is_not(None)).order_by(Member.id).limit(3))
+    rows += [(m.card_code, DEMO_PIN, f"resident {m.name} (card code + PIN)") for m in residents]
     return rows
 
 
@@ -131,7 +132,6 @@ def _foundation(ctx: DemoContext, residents_per_community: int) -> None:
                 )
             )
         _residents(ctx, community, residents_per_community)
-    ctx.logins = demo_logins()
 
 
 def _residents(ctx: DemoContext, community: Community, count: int) -> None:
@@ -199,4 +199,4 @@ def load_demo(*, seed: int = 20261121, residents_per_community: int = 300, month
         if progress:
             tqdm.write(f"  done: {label}")
     session.commit()
-    return ctx.logins
+    return demo_logins(session)
