@@ -12,7 +12,7 @@ import logging
 from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
 from marshmallow import Schema, fields
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 import ledger
@@ -157,6 +157,10 @@ def register_error_handlers(app: Flask) -> None:
         if _is_database_unreachable(exc):
             log.error("database unreachable: %s", exc.orig)
             return error_response(503, "database_unavailable", "the database is unreachable, try again shortly")
+        if isinstance(exc, IntegrityError):
+            # A constraint the operation did not pre-check (or a race it lost on every retry).
+            log.warning("integrity error: %s", exc.orig)
+            return error_response(409, "conflict", "the request conflicts with data that already exists")
         log.exception("database error")
         return error_response(500, "internal_error", "an internal error occurred")
 
