@@ -1,0 +1,132 @@
+"""The resident's page (居民): coins, hours, star progress, monthly hours, statement, QR card,
+the catalogue of their community's supermarkets and coins due to expire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import segno
+from flask import current_app, render_template, request
+from sqlalchemy import select
+
+from ledger import Entry, Transaction, Unit
+
+from ..auth.access import access
+from ..auth.models import Role
+from ..bookkeeping.operations import describe_lines
+from ..community.operations import get_community
+from ..extensions import db
+from ..members.operations import (
+    LIFETIME_HOUR_KINDS,
+    get_member,
+    member_balance,
+    member_statement,
+    member_wallet,
+)
+from .core import bp, principal
+from .optional import catalogue_for_community, coins_due_to_expire
+
+
+def _me():
+    return get_member(db.session, principal().member_id)
+
+
+def star_progress(lifetime_minutes: int, star: int) -> dict:
+    """Where the resident stands between their star and the next (thresholds from the settings)."""
+    thresholds = current_app.config["STAR_THRESHOLDS_HOURS"]
+    if star >= len(thresholds):
+        return {"next_star": None, "percent": 100, "minutes_to_go": 0}
+    low = thresholds[star - 1] * 60 if star else 0
+    high = thresholds[star] * 60
+    percent = max(0, min(100, (lifetime_minutes - low) * 100 // (high - low)))
+    return {"next_star": star + 1, "percent": percent, "minutes_to_go": high - lifetime_minutes}
+
+
+def _month_start(day: dt.date, back: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def monthly_hours(session, member, *, months: int = 12, today: dt.date | None = None) -> list[dict]:
+    """Volunteer minutes credited per month (local time) for the last ``months`` months, oldest first.
+    Counts the same ledger kinds as lifetime hours, so reversals show in their month."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    today = today or dt.datetime.now(zone).date()
+    first = _month_start(today, months - 1)
+    since = dt.datetime(first.year, first.month, 1, tzinfo=zone).astimezone(dt.UTC)
+    wallet = member_wallet(session, member, Unit.HOUR)
+    rows = session.execute(
+        select(Entry.amount, Transaction.created_at)
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .where(Entry.account_id == wallet.id, Transaction.kind.in_(LIFETIME_HOUR_KINDS), Transaction.created_at >= since)
+    ).all()
+    buckets = {_month_start(today, back): 0 for back in range(months)}
+    for amount, created_at in rows:
+        local = created_at.astimezone(zone).date().replace(day=1)
+        if local in buckets:
+            buckets[local] += amount
+    top = max([v for v in buckets.values()] + [1])
+    return [
+        {"month": month, "minutes": minutes, "percent": max(0, minutes) * 100 // top}
+        for month, minutes in sorted(buckets.items())
+    ]
+
+
+@bp.get("/me")
+@access(Role.RESIDENT)
+def resident_home():
+    member = _me()
+    session = db.session
+    balance = member_balance(session, member)
+    return render_template(
+        "resident/home.html",
+        member=member,
+        community=get_community(session, member.community_id),
+        balance=balance,
+        progress=star_progress(balance["lifetime_hours_minutes"], balance["star"]),
+        months=monthly_hours(session, member),
+        expiring=coins_due_to_expire(session, member, balance["coins"]),
+    )
+
+
+@bp.get("/me/statement")
+@access(Role.RESIDENT)
+def resident_statement():
+    member = _me()
+    unit = request.args.get("unit") if request.args.get("unit") in ("COIN", "HOUR") else None
+    before = request.args.get("before", type=int)
+    page = member_statement(db.session, member, unit=unit, limit=30, before=before)
+    return render_template(
+        "resident/statement.html",
+        member=member,
+        lines=describe_lines(db.session, page.lines),
+        next_cursor=page.next_cursor,
+        unit=unit,
+    )
+
+
+def qr_svg(card_code: str) -> str:
+    """The member card's QR code as inline SVG (segno; no images, no JavaScript)."""
+    return segno.make(card_code, error="m").svg_inline(scale=8, border=2)
+
+
+@bp.get("/me/card")
+@access(Role.RESIDENT)
+def resident_card():
+    member = _me()
+    return render_template(
+        "resident/card.html",
+        member=member,
+        community=get_community(db.session, member.community_id),
+        qr=qr_svg(member.card_code),
+    )
+
+
+@bp.get("/me/catalogue")
+@access(Role.RESIDENT)
+def resident_catalogue():
+    member = _me()
+    return render_template(
+        "resident/catalogue.html", shops=catalogue_for_community(db.session, member.community_id)
+    )

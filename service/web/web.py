@@ -1,0 +1,58 @@
+"""Wires the pages into the app (discovered by ``service.domains``): Babel, CSRF, the blueprint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+
+from flask import Flask, request, session
+from flask_babel import Babel, format_datetime, get_locale
+
+from .core import LANGUAGES, bp, csrf, new_form_key, principal
+
+PAGE_MODULES = ("auth_pages", "resident_pages", "admin_pages", "desk_pages", "counter_pages", "oversight_pages")
+
+
+def select_locale() -> str:
+    """Chinese by default; the person's choice is kept in the session and a cookie."""
+    chosen = session.get("lang") or request.cookies.get("lang")
+    return chosen if chosen in LANGUAGES else "zh"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config.get("TIMEZONE", "Asia/Shanghai"))
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    # CSRF is checked by the pages' blueprint only: the JSON API authenticates with bearer tokens.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 12 * 3600)
+    Babel(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    for name in PAGE_MODULES:
+        importlib.import_module(f"{__package__}.{name}")
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _page_globals():
+        return {
+            "current_locale": str(get_locale() or "zh"),
+            "who": principal(),
+        }
+
+    app.jinja_env.globals["new_form_key"] = new_form_key  # also inside imported form macros
+    app.jinja_env.filters.setdefault("local_dt", _local_dt)
+    app.jinja_env.filters.setdefault("hours", _hours)
+    app.jinja_env.filters.setdefault("signed", lambda n: f"{n:+d}" if isinstance(n, int) else n)
+
+
+def _local_dt(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    return format_datetime(value, fmt) if value else ""
+
+
+def _hours(minutes: int | None) -> str:
+    """Minutes shown as hours with one decimal (display only; amounts stay integer minutes)."""
+    minutes = minutes or 0
+    sign = "-" if minutes < 0 else ""
+    whole, rest = divmod(abs(minutes), 60)
+    return f"{sign}{whole}" if rest == 0 else f"{sign}{whole}.{rest * 10 // 60}"

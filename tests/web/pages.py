@@ -1,0 +1,40 @@
+"""Helpers for page tests with Flask's test client: sign in through the forms, post forms with
+the CSRF token and form key the page rendered."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from tests.factories import PASSWORD, PIN
+
+HIDDEN = re.compile(r'<input type="hidden" name="(csrf_token|form_key)" value="([^"]*)"')
+
+
+def hidden_fields(html: str) -> dict:
+    return {name: unescape(value) for name, value in HIDDEN.findall(html)}
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def post_form(client, path: str, data: dict, *, page: str | None = None, **kwargs):
+    """Open ``page`` (default: the same path), take its hidden fields, post the form."""
+    html = text_of(client.get(page or path))
+    return client.post(path, data={**hidden_fields(html), **data}, **kwargs)
+
+
+def staff_browser(app, caller) -> object:
+    """A test client signed in through the staff form as the given ``world.staff`` caller."""
+    client = app.test_client()
+    response = post_form(client, "/sign-in/staff", {"username": caller.username, "password": PASSWORD})
+    assert response.status_code == 302, text_of(response)
+    return client
+
+
+def resident_browser(app, member) -> object:
+    client = app.test_client()
+    response = post_form(client, "/sign-in/resident", {"card_code": member.card_code, "pin": PIN})
+    assert response.status_code == 302, text_of(response)
+    return client

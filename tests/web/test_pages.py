@@ -1,0 +1,111 @@
+"""Pages through Flask's test client, on SQLite and PostgreSQL: sign-in, access, CSRF, the
+resident page, the office pages and friendly errors in both languages."""
+
+from __future__ import annotations
+
+from ledger import Unit
+from tests.web.pages import hidden_fields, post_form, resident_browser, staff_browser, text_of
+
+
+def test_root_redirects_to_a_sign_in_page_with_both_choices(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/sign-in")
+    html = text_of(client.get("/sign-in"))
+    assert "/sign-in/staff" in html and "/sign-in/resident" in html
+
+
+def test_resident_page_shows_balance_star_chart_and_card(app, world):
+    community = world.community()
+    member = world.member(community, name="李小红")
+    world.credit(member, 35)
+    world.credit(member, 150 * 60, Unit.HOUR)
+    browser = resident_browser(app, member)
+    html = text_of(browser.get("/me"))
+    assert 'data-testid="coins">35<' in html
+    assert 'data-testid="hours-chart"' in html
+    card = text_of(browser.get("/me/card"))
+    assert "<svg" in card and member.card_code in card
+    statement = text_of(browser.get("/me/statement"))
+    assert "+35" in statement
+
+
+def test_wrong_pin_is_refused_in_plain_chinese_and_keeps_the_card_code(app, world):
+    member = world.member(world.community())
+    client = app.test_client()
+    response = post_form(client, "/sign-in/resident", {"card_code": member.card_code, "pin": "000000"})
+    assert response.status_code == 401
+    html = text_of(response)
+    assert member.card_code in html
+    assert "不对" in html
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(app, world):
+    community = world.community()
+    admin = staff_browser(app, world.admin(community))
+    response = admin.post("/office/places", data={"kind": "station", "code": "X1", "name": "站"})
+    assert response.status_code == 400
+    assert "X1" not in text_of(admin.get("/office/places"))
+
+
+def test_the_api_takes_bearer_tokens_without_csrf(world):
+    community = world.community()
+    admin = world.admin(community)
+    response = admin.post("/api/v1/stations", {"community_id": community.id, "code": "API1", "name": "站"})
+    assert response.status_code == 201, response.json
+
+
+def test_a_cashier_cannot_open_the_office_pages(app, world):
+    community = world.community()
+    shop = world.supermarket(community)
+    cashier = staff_browser(app, world.staff("cashier", supermarket=shop))
+    assert cashier.get("/office/staff").status_code == 403
+    assert cashier.get("/me").status_code == 403
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    response = client.get("/office/settings")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_admin_changes_the_rate_and_a_bad_value_keeps_the_form_filled_in(app, world):
+    community = world.community()
+    admin = staff_browser(app, world.admin(community))
+    response = post_form(admin, "/office/settings", {"name": community.name, "coins_per_hour": "abc", "daily_cap_minutes": "300"})
+    assert response.status_code == 422
+    html = text_of(response)
+    assert 'value="abc"' in html and 'value="300"' in html
+    response = post_form(admin, "/office/settings", {"name": community.name, "coins_per_hour": "12", "four_eyes": "1"})
+    assert response.status_code == 302
+    assert 'value="12"' in text_of(admin.get("/office/settings"))
+
+
+def test_supervisor_sees_settings_without_a_save_button_and_cannot_post(app, world):
+    community = world.community()
+    supervisor = staff_browser(app, world.staff("supervisor", community=community))
+    html = text_of(supervisor.get("/office/settings"))
+    assert "disabled" in html
+    response = supervisor.post("/office/settings", data={**hidden_fields(html), "coins_per_hour": "99"})
+    assert response.status_code == 403
+
+
+def test_registering_a_resident_twice_with_the_same_form_creates_one(app, world):
+    community = world.community()
+    station = world.station(community)
+    desk = staff_browser(app, world.staff("station_staff", station=station))
+    fields = hidden_fields(text_of(desk.get("/desk/members")))
+    data = {**fields, "name": "王五", "phone": "13800001111"}
+    first = desk.post("/desk/members", data=data)
+    second = desk.post("/desk/members", data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    found = text_of(desk.get("/desk/members?q=王五"))
+    assert found.count("/office/members/") == 1
+
+
+def test_language_switch_is_kept_for_the_next_pages(app, world):
+    member = world.member(world.community())
+    browser = resident_browser(app, member)
+    assert "我的" in text_of(browser.get("/me")) or "绿币" in text_of(browser.get("/me"))
+    browser.get("/lang/en?next=/me")
+    html = text_of(browser.get("/me"))
+    assert 'lang="en"' in html and "Green coins" in html
