@@ -16,7 +16,7 @@ os.environ.setdefault("GREENCOIN_FAST_HASH", "1")  # before service.auth is impo
 import psycopg
 import pytest
 import redis as redis_lib
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.pool import NullPool
 
 import ledger
@@ -96,8 +96,10 @@ def empty_postgres(url: str) -> None:
     from service.domains import import_models
 
     import_models()
-    tables = [t.name for t in Base.metadata.sorted_tables]
     engine = ledger.make_engine(url, poolclass=NullPool)
+    # Only tables the migrations created: a model still without its migration is not there yet.
+    present = set(inspect(engine).get_table_names())
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name in present]
     with engine.begin() as connection:
         connection.execute(text("SET session_replication_role = replica"))
         for table in tables:
