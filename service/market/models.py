@@ -1,0 +1,186 @@
+"""Love supermarkets (爱心超市): catalogue, stock movements, redemptions (baskets) and refunds.
+
+Stock is a stored count on each product, moved only by conditional UPDATEs in the same database
+transaction as an append-only ``stock_movements`` row (receipt +, redemption −, refund +), so
+reconciliation can check that the stored count equals the sum of its movements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger.models import Base, BigId, UTCDateTime, utcnow
+
+
+class Product(Base):
+    """A catalogue item of one supermarket; its SKU is unique within that supermarket."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("supermarket_id", "sku"),
+        CheckConstraint("stock >= 0", name="stock_non_negative"),
+        CheckConstraint("price > 0", name="price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(16), default="件")  # 件, 袋, 瓶 … as printed on receipts
+    price: Mapped[int] = mapped_column(Integer)  # whole coins per unit
+    stock: Mapped[int] = mapped_column(BigInteger, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockReceipt(Base):
+    """Goods coming in (入库): a donation (捐赠) or a purchase (采购), with its source and a note."""
+
+    __tablename__ = "stock_receipts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # donation | purchase
+    source: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    movements: Mapped[list[StockMovement]] = relationship(
+        order_by="StockMovement.id", lazy="selectin", viewonly=True
+    )
+
+
+class Redemption(Base):
+    """One basket paid with coins (兑换): wallet → supermarket till in one ledger transaction."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        Index("ix_redemptions_supermarket_id_created_at", "supermarket_id", "created_at"),
+        CheckConstraint("total > 0", name="total_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    paid_from: Mapped[str] = mapped_column(String(16))  # member | household
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    wallet_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines: Mapped[list[RedemptionLine]] = relationship(
+        order_by="RedemptionLine.id", lazy="selectin", viewonly=True
+    )
+
+    @property
+    def number(self) -> str:
+        """The receipt number printed for the resident: supermarket and redemption id."""
+        return f"R{self.supermarket_id:04d}-{self.id:08d}"
+
+
+class RedemptionLine(Base):
+    """One SKU × quantity of a basket, at the catalogue price of that moment.
+
+    ``refunded_quantity`` only grows, by a conditional UPDATE that can never pass ``quantity``,
+    so no line is refunded twice even by concurrent requests.
+    """
+
+    __tablename__ = "redemption_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refund_within_quantity"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(16), default="件")
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Refund(Base):
+    """Goods brought back (退货): coins till → wallet and stock back up, whole or by line."""
+
+    __tablename__ = "redemption_refunds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    whole: Mapped[bool] = mapped_column(Boolean)
+    total: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    lines: Mapped[list[RefundLine]] = relationship(order_by="RefundLine.id", lazy="selectin", viewonly=True)
+
+    @property
+    def number(self) -> str:
+        return f"F{self.supermarket_id:04d}-{self.id:08d}"
+
+
+class RefundLine(Base):
+    __tablename__ = "redemption_refund_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("redemption_refunds.id"), index=True)
+    redemption_line_id: Mapped[int] = mapped_column(ForeignKey("redemption_lines.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    sku: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class StockMovement(Base):
+    """One append-only change of a product's stock: receipt +, redemption −, refund +."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        CheckConstraint("quantity <> 0", name="quantity_not_zero"),
+        CheckConstraint("stock_after >= 0", name="stock_after_non_negative"),
+        Index("ix_stock_movements_product_id_id", "product_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # receipt | redemption | refund
+    quantity: Mapped[int] = mapped_column(Integer)  # signed
+    stock_after: Mapped[int] = mapped_column(BigInteger)
+    stock_receipt_id: Mapped[int | None] = mapped_column(ForeignKey("stock_receipts.id"), index=True)
+    redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("redemption_refunds.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,333 @@
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow.exceptions import ValidationError
+
+from ..schemas import coins, ref_id, text
+
+SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", error="1-40 letters, digits, '.', '-' and '_'")
+MAX_LINE_QUANTITY = 1000  # one basket line; a receipt line may bring in more
+MAX_RECEIPT_QUANTITY = 100_000
+MAX_LINES = 100
+MAX_PRICE = 100_000
+LOCAL = ZoneInfo("Asia/Shanghai")  # a period given without an offset is local time
+
+
+def query_id(**kwargs) -> fields.Integer:
+    """A row id in a query string (not strict: query values arrive as text)."""
+    return fields.Integer(validate=validate.Range(min=1, max=2**62), **kwargs)
+
+
+def quantity(maximum: int) -> fields.Integer:
+    return fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=maximum))
+
+
+class MarketItemLineSchema(Schema):
+    """A line naming a product by its SKU (as scanned) or by its id (as picked on the tablet)."""
+
+    sku = fields.String(validate=SKU)
+    product_id = ref_id()
+
+    @validates_schema
+    def _one_key(self, data, **_kwargs):
+        if ("sku" in data) == ("product_id" in data):
+            raise ValidationError("give exactly one of sku and product_id", "_schema")
+
+
+class MarketBasketLineSchema(MarketItemLineSchema):
+    quantity = quantity(MAX_LINE_QUANTITY)
+
+
+class MarketReceiptLineSchema(MarketItemLineSchema):
+    quantity = quantity(MAX_RECEIPT_QUANTITY)
+
+
+class ProductCreateSchema(Schema):
+    supermarket_id = ref_id(required=True)
+    sku = fields.String(required=True, validate=SKU)
+    name = text(100)
+    unit = text(16, required=False, load_default="件")
+    price = coins(required=True, validate=validate.Range(min=1, max=MAX_PRICE), metadata={"description": "whole coins per unit"})
+    active = fields.Boolean(load_default=True)
+
+
+class ProductUpdateSchema(Schema):
+    sku = fields.String(validate=SKU)
+    name = text(100, required=False)
+    unit = text(16, required=False)
+    price = coins(validate=validate.Range(min=1, max=MAX_PRICE))
+    active = fields.Boolean()
+
+
+class ProductSchema(Schema):
+    id = fields.Integer()
+    supermarket_id = fields.Integer()
+    community_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    unit = fields.String()
+    price = fields.Integer()
+    stock = fields.Integer(metadata={"description": "exact count, for staff"})
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ProductQuerySchema(Schema):
+    supermarket_id = query_id()
+    include_inactive = fields.Boolean(load_default=False)
+
+
+class CatalogueQuerySchema(Schema):
+    supermarket_id = query_id()
+
+
+class CatalogueItemSchema(Schema):
+    product_id = fields.Integer()
+    supermarket_id = fields.Integer()
+    supermarket_name = fields.String()
+    sku = fields.String()
+    name = fields.String()
+    unit = fields.String()
+    price = fields.Integer()
+    availability = fields.String(
+        metadata={"description": "in_stock, few_left (5 or fewer) or out; exact counts are for staff"}
+    )
+
+
+class StockReceiptCreateSchema(Schema):
+    supermarket_id = ref_id(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["donation", "purchase"]))
+    source = text(200, metadata={"description": "donor or supplier"})
+    note = text(1000, required=False, min_length=0, load_default="")
+    lines = fields.List(
+        fields.Nested(MarketReceiptLineSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES)
+    )
+
+
+class StockReceiptLineSchema(Schema):
+    product_id = fields.Integer()
+    quantity = fields.Integer()
+    stock_after = fields.Integer()
+
+
+class StockReceiptSchema(Schema):
+    id = fields.Integer()
+    supermarket_id = fields.Integer()
+    kind = fields.String()
+    source = fields.String()
+    note = fields.String()
+    staff_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    lines = fields.List(fields.Nested(StockReceiptLineSchema))
+
+
+class MarketListQuerySchema(Schema):
+    supermarket_id = query_id()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class LookupQuerySchema(Schema):
+    card_code = fields.String(validate=validate.Length(min=1, max=32))
+    phone = fields.String(validate=validate.Length(min=1, max=20))
+
+
+class ResidentSummarySchema(Schema):
+    member_id = fields.Integer()
+    masked_name = fields.String(metadata={"description": "e.g. 张*丰; nothing else personal is shown"})
+    coins = fields.Integer(metadata={"description": "the resident's own wallet"})
+    household_id = fields.Integer(allow_none=True)
+    household_coins = fields.Integer(allow_none=True)
+
+
+class MarketRedemptionCreateSchema(Schema):
+    supermarket_id = ref_id(metadata={"description": "defaults to the cashier's own supermarket"})
+    member_id = ref_id()
+    card_code = fields.String(validate=validate.Length(min=1, max=32))
+    paid_from = fields.String(load_default="member", validate=validate.OneOf(["member", "household"]))
+    note = text(500, required=False, min_length=0, load_default="")
+    lines = fields.List(
+        fields.Nested(MarketBasketLineSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES)
+    )
+
+    @validates_schema
+    def _one_resident(self, data, **_kwargs):
+        if ("member_id" in data) == ("card_code" in data):
+            raise ValidationError("name the resident by exactly one of member_id and card_code", "_schema")
+
+
+class MarketRedemptionLineSchema(Schema):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    unit = fields.String()
+    quantity = fields.Integer()
+    unit_price = fields.Integer()
+    amount = fields.Integer()
+    refunded_quantity = fields.Integer()
+
+
+class MarketRefundLineSchema(Schema):
+    redemption_line_id = fields.Integer()
+    product_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    quantity = fields.Integer()
+    unit_price = fields.Integer()
+    amount = fields.Integer()
+
+
+class MarketRefundSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    redemption_id = fields.Integer()
+    transaction_id = fields.Integer()
+    staff_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    whole = fields.Boolean()
+    total = fields.Integer()
+    balance_after = fields.Integer(metadata={"description": "the refunded wallet's balance after the refund"})
+    created_at = fields.DateTime()
+    lines = fields.List(fields.Nested(MarketRefundLineSchema))
+
+
+class MarketRedemptionSchema(Schema):
+    id = fields.Integer()
+    number = fields.String(metadata={"description": "receipt number"})
+    supermarket_id = fields.Integer()
+    member_id = fields.Integer()
+    resident = fields.String(metadata={"description": "masked name"})
+    paid_from = fields.String()
+    household_id = fields.Integer(allow_none=True)
+    transaction_id = fields.Integer()
+    staff_id = fields.Integer(allow_none=True)
+    total = fields.Integer()
+    balance_after = fields.Integer(metadata={"description": "the paying wallet's balance after the basket"})
+    refunded_total = fields.Integer()
+    status = fields.String(metadata={"description": "completed, partly_refunded or refunded"})
+    note = fields.String()
+    created_at = fields.DateTime()
+    lines = fields.List(fields.Nested(MarketRedemptionLineSchema))
+    refunds = fields.List(fields.Nested(MarketRefundSchema))
+
+
+class MarketRedemptionQuerySchema(MarketListQuerySchema):
+    member_id = query_id()
+
+
+class MarketRefundRequestLineSchema(Schema):
+    line_id = ref_id(required=True, metadata={"description": "id of a line of the redemption"})
+    quantity = quantity(MAX_LINE_QUANTITY)
+
+
+class MarketRefundCreateSchema(Schema):
+    reason = text(500)
+    lines = fields.List(
+        fields.Nested(MarketRefundRequestLineSchema),
+        validate=validate.Length(min=1, max=MAX_LINES),
+        metadata={"description": "omit to refund everything not yet refunded"},
+    )
+
+
+class MarketReceiptLineOutSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    unit = fields.String()
+    quantity = fields.Integer()
+    unit_price = fields.Integer()
+    amount = fields.Integer()
+
+
+class MarketReceiptSchema(Schema):
+    kind = fields.String(metadata={"description": "redemption or refund"})
+    number = fields.String()
+    supermarket = fields.String()
+    time = fields.DateTime(metadata={"description": "local time (Asia/Shanghai)"})
+    cashier = fields.String(allow_none=True)
+    resident = fields.String(metadata={"description": "masked name"})
+    paid_from = fields.String()
+    lines = fields.List(fields.Nested(MarketReceiptLineOutSchema))
+    total = fields.Integer()
+    balance_after = fields.Integer()
+    transaction_id = fields.Integer()
+    redemption_number = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class CloseOutQuerySchema(Schema):
+    cashier_id = query_id(metadata={"description": "defaults to the calling cashier"})
+    start = fields.AwareDateTime(default_timezone=LOCAL, metadata={"description": "default: today 00:00 local time"})
+    end = fields.AwareDateTime(default_timezone=LOCAL, metadata={"description": "default: now"})
+
+
+class GoodsRowSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    out = fields.Integer()
+    returned = fields.Integer()
+    net = fields.Integer()
+    coins = fields.Integer()
+
+
+class CloseOutLineSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    quantity = fields.Integer()
+    unit_price = fields.Integer()
+    amount = fields.Integer()
+
+
+class CloseOutDocumentSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    time = fields.DateTime()
+    resident = fields.String()
+    total = fields.Integer()
+    reason = fields.String()
+    lines = fields.List(fields.Nested(CloseOutLineSchema))
+
+
+class CloseOutSchema(Schema):
+    supermarket_id = fields.Integer()
+    supermarket = fields.String()
+    cashier_id = fields.Integer()
+    cashier = fields.String()
+    start = fields.DateTime()
+    end = fields.DateTime()
+    redemption_count = fields.Integer()
+    refund_count = fields.Integer()
+    coins_taken = fields.Integer()
+    coins_refunded = fields.Integer()
+    net_coins = fields.Integer()
+    goods = fields.List(fields.Nested(GoodsRowSchema))
+    redemptions = fields.List(fields.Nested(CloseOutDocumentSchema))
+    refunds = fields.List(fields.Nested(CloseOutDocumentSchema))
+
+
+class DailyTotalsQuerySchema(Schema):
+    first_day = fields.Date(metadata={"description": "local date; default the 1st of last_day's month"})
+    last_day = fields.Date(metadata={"description": "local date; default today"})
+
+
+class DayTotalsSchema(Schema):
+    date = fields.Date()
+    redemptions = fields.Integer()
+    coins_taken = fields.Integer()
+    refunds = fields.Integer()
+    coins_refunded = fields.Integer()
+    net_coins = fields.Integer()
+    items_out = fields.Integer()
+    items_returned = fields.Integer()
+
+
+class DailyTotalsSchema(Schema):
+    supermarket_id = fields.Integer()
+    supermarket = fields.String()
+    first_day = fields.Date()
+    last_day = fields.Date()
+    coins_taken = fields.Integer()
+    coins_refunded = fields.Integer()
+    net_coins = fields.Integer()
+    days = fields.List(fields.Nested(DayTotalsSchema))
