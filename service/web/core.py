@@ -60,8 +60,65 @@ ERROR_MESSAGES = {
     "too_many_requests": _l("Too many attempts. Please wait a few minutes and try again."),
     "csrf": _l("This page was open too long. Please try again."),
     "validation_error": _l("Some fields need attention."),
+    # volunteer hours
+    "duplicate_service_record": _l("This service is already logged."),
+    "four_eyes": _l("Another staff member must approve a record you logged yourself."),
+    "not_pending": _l("This record is no longer pending."),
+    "not_approved": _l("Only an approved record can be reversed."),
+    "awaiting_admin_approval": _l("Already verified: an administrator must approve it now."),
+    "overlapping_record": _l("The volunteer already has approved hours at this time."),
+    "unknown_volunteer": _l("No volunteer with this number or card code in this community."),
+    "volunteer_required": _l("Enter the volunteer number or card code."),
+    "unknown_activity": _l("This activity is not on the station's list."),
+    "activity_inactive": _l("This activity is no longer offered."),
+    "activity_required": _l("Choose or type the activity."),
+    "end_not_after_start": _l("The end time must be after the start time."),
+    "record_too_long": _l("One record can cover at most 24 hours."),
+    "record_in_future": _l("Hours cannot be logged for the future."),
+    "invalid_minutes": _l("The minutes must be a positive whole number."),
+    "minutes_exceed_span": _l("The minutes are more than the time from start to end."),
+    "batch_too_large": _l("The sheet is too large (at most 500 rows)."),
+    # good conduct
+    "monthly_cap_reached": _l("This indicator has reached its monthly limit for this resident."),
+    "indicator_inactive": _l("This indicator is no longer in use."),
+    "household_required": _l("This indicator is for a household, and the resident has none."),
+    "member_required": _l("This indicator is for a resident."),
+    "issuance_budget_exceeded": _l("This would go over the community's coin budget for the period."),
+    "beneficiary_other_community": _l("The resident belongs to another community."),
+    "award_already_reversed": _l("This award has already been reversed."),
+    "indicator_code_taken": _l("An indicator with this code already exists."),
 }
-# Domain helpers register more codes here (market, volunteering …) from their page modules.
+
+
+def error_message(error: dict | None) -> str:
+    """The plain words for an error given as ``{"code", "message"}`` (a batch row's result)."""
+    error = error or {}
+    known = ERROR_MESSAGES.get(error.get("code", ""))
+    if known is not None:
+        return str(known)
+    if error.get("code") == "validation_error":
+        return str(ERROR_MESSAGES["validation_error"])
+    return _("It did not work: %(reason)s", reason=error.get("message", ""))
+
+
+STATUS_LABELS = {
+    "pending": _l("pending"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "reversed": _l("reversed"),
+    "announced": _l("announced"),
+    "credited": _l("credited"),
+    "disputed": _l("disputed"),
+    "refunded": _l("refunded"),
+    "open": _l("open"),
+    "resolved": _l("resolved"),
+    "ok": _l("sound"),
+    "failed": _l("failed"),
+}
+
+
+def status_label(status: str | None) -> str:
+    return str(STATUS_LABELS.get(status or "", status or ""))
 
 
 def error_text(exc: Exception) -> str:

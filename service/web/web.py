@@ -8,7 +8,7 @@ import importlib
 from flask import Flask, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
-from .core import LANGUAGES, bp, csrf, new_form_key, principal
+from .core import LANGUAGES, bp, csrf, error_message, new_form_key, principal, status_label
 
 PAGE_MODULES = ("auth_pages", "resident_pages", "admin_pages", "desk_pages", "counter_pages", "oversight_pages")
 
@@ -40,7 +40,8 @@ def init_app(app: Flask) -> None:
             "who": principal(),
         }
 
-    app.jinja_env.globals["new_form_key"] = new_form_key  # also inside imported form macros
+    # Globals (unlike context variables) are seen inside imported form macros too.
+    app.jinja_env.globals.update(new_form_key=new_form_key, error_message=error_message, status_label=status_label)
     app.jinja_env.filters.setdefault("local_dt", _local_dt)
     app.jinja_env.filters.setdefault("hours", _hours)
     app.jinja_env.filters.setdefault("signed", lambda n: f"{n:+d}" if isinstance(n, int) else n)

@@ -27,3 +27,85 @@ def compile_translations() -> None:
 @pytest.fixture(scope="session", autouse=True)
 def compiled_translations():
     compile_translations()
+
+
+# --- browser tests: Debian's Chromium driven by Playwright against a live server ------------------
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium per test session (nothing downloads a browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_app(tmp_path, sqlite_template):
+    """The app on a copy of the migrated SQLite file (browser tests run on SQLite only)."""
+    import shutil
+
+    from service import create_app
+
+    path = tmp_path / "browser.db"
+    shutil.copy(sqlite_template, path)
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{path}", "TESTING": True, "SECRET_KEY": "browser-test", "REDIS_URL": None}
+    )
+    yield app
+    app.extensions["greencoin_db"][0].dispose()
+
+
+@pytest.fixture
+def live_server(live_app):
+    """Serve the app on a free local port in a background thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_world(live_app):
+    from tests.factories import World
+
+    return World(live_app)
+
+
+@pytest.fixture
+def new_page(chromium, live_server, request):
+    """Open a fresh browser context (own cookies) per person; screenshots go to tests/screenshots/."""
+    contexts = []
+
+    def open_page(viewport=None):
+        context = chromium.new_context(base_url=live_server, viewport=viewport or {"width": 412, "height": 915})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
