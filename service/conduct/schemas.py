@@ -1,0 +1,129 @@
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..schemas import MAX_COINS, coins, ref_id, signed_coins, text
+from ..volunteering.schemas import query_id
+
+CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
+CATEGORY = validate.Regexp(r"^[a-z0-9_]{1,32}$", error="a category code: lower-case letters, digits and _")
+BENEFICIARIES = ["member", "household"]
+STATUSES = ["announced", "credited", "disputed", "reversed"]
+
+
+class IndicatorCategorySchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+
+
+class IndicatorUpdateSchema(Schema):
+    name = text(100, required=False)
+    name_en = text(100, required=False, min_length=0)
+    category = fields.String(validate=CATEGORY)
+    points = signed_coins(metadata={"description": "positive: bonus (加分项); negative: deduction (扣分项)"})
+    beneficiary = fields.String(validate=validate.OneOf(BENEFICIARIES))
+    monthly_cap_points = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_COINS),
+        metadata={"description": "at most this many points (absolute) per beneficiary per calendar month"},
+    )
+    active = fields.Boolean()
+
+
+class IndicatorCreateSchema(IndicatorUpdateSchema):
+    community_id = ref_id(required=True)
+    code = fields.String(required=True, validate=CODE)
+    name = text(100)
+    category = fields.String(required=True, validate=CATEGORY)
+    points = signed_coins(required=True)
+    beneficiary = fields.String(load_default="member", validate=validate.OneOf(BENEFICIARIES))
+
+
+class IndicatorSchema(IndicatorCreateSchema):
+    id = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class IndicatorQuerySchema(Schema):
+    community_id = query_id()
+    category = fields.String(validate=CATEGORY)
+    active = fields.Boolean()
+
+
+class IndicatorSeedSchema(Schema):
+    community_id = ref_id(required=True)
+
+
+class AwardCreateSchema(Schema):
+    indicator_id = ref_id(required=True)
+    member_id = ref_id()
+    household_id = ref_id()
+    earned_by_member_id = ref_id(metadata={"description": "household awards: the member who earned it"})
+    note = text(500)
+    evidence = text(2000, required=False, min_length=0)
+    station_id = ref_id(metadata={"description": "administrators: where; station staff: always their station"})
+
+    @validates_schema
+    def one_beneficiary(self, data, **_kwargs):
+        if (data.get("member_id") is None) == (data.get("household_id") is None):
+            raise ValidationError("name exactly one of member_id and household_id", field_name="member_id")
+
+
+class AwardSchema(Schema):
+    id = fields.Integer()
+    community_id = fields.Integer()
+    indicator_id = fields.Integer()
+    indicator_code = fields.String()
+    indicator_name = fields.String()
+    category = fields.String()
+    points = fields.Integer(metadata={"description": "as applied when awarded"})
+    member_id = fields.Integer(allow_none=True)
+    household_id = fields.Integer(allow_none=True)
+    earned_by_member_id = fields.Integer(allow_none=True)
+    note = fields.String()
+    evidence = fields.String()
+    station_id = fields.Integer(allow_none=True)
+    awarded_by = fields.Integer(allow_none=True)
+    award_date = fields.Date()
+    status = fields.String(metadata={"description": "announced (公示期), credited, disputed, reversed"})
+    credit_due_on = fields.Date()
+    credited_at = fields.DateTime(allow_none=True)
+    amount_posted = fields.Integer(allow_none=True, metadata={"description": "signed coins that moved"})
+    shortfall = fields.Integer(metadata={"description": "deduction points the wallet could not cover"})
+    transaction_id = fields.Integer(allow_none=True)
+    reversed_by = fields.Integer(allow_none=True)
+    reversed_at = fields.DateTime(allow_none=True)
+    reversal_reason = fields.String(allow_none=True)
+    reversal_transaction_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class AwardQuerySchema(Schema):
+    community_id = query_id()
+    member_id = query_id()
+    household_id = query_id()
+    indicator_id = query_id()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class AwardReversalSchema(Schema):
+    reason = text(500)
+
+
+class BudgetCreateSchema(Schema):
+    community_id = ref_id(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True, metadata={"description": "inclusive"})
+    coins = coins(required=True, validate=validate.Range(min=1, max=10**9))
+    note = text(500, required=False, min_length=0)
+
+
+class BudgetSchema(BudgetCreateSchema):
+    id = fields.Integer(dump_only=True)
+    used = fields.Integer(dump_only=True, metadata={"description": "bonus points awarded in the period"})
+    remaining = fields.Integer(dump_only=True)
+
+
+class BudgetQuerySchema(Schema):
+    community_id = query_id()

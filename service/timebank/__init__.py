@@ -1,0 +1,1 @@
+"""Spending time-bank hours: service providers, their services, redemptions and family transfers."""

@@ -1,0 +1,207 @@
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..schemas import ref_id, text
+
+
+def query_id(**kwargs) -> fields.Integer:
+    """A row id in a query string (text there, so not strict)."""
+    return fields.Integer(validate=validate.Range(min=1, max=2**62), **kwargs)
+
+STATUSES = ["pending", "approved", "rejected", "reversed"]
+MINUTES = validate.Range(min=1, max=24 * 60)
+
+
+class ActivityCreateSchema(Schema):
+    name = text(100)
+    name_en = text(100, required=False, min_length=0)
+    description = text(1000, required=False, min_length=0)
+
+
+class ActivityUpdateSchema(Schema):
+    name = text(100, required=False)
+    name_en = text(100, required=False, min_length=0)
+    description = text(1000, required=False, min_length=0)
+    active = fields.Boolean()
+
+
+class ActivitySchema(ActivityCreateSchema):
+    id = fields.Integer(dump_only=True)
+    station_id = fields.Integer(dump_only=True)
+    community_id = fields.Integer(dump_only=True)
+    active = fields.Boolean(dump_only=True)
+
+
+class ActivityQuerySchema(Schema):
+    include_inactive = fields.Boolean(load_default=False)
+
+
+class VolunteerRefSchema(Schema):
+    """Name the volunteer one way: id, volunteer number (志愿者编号), card code, or ``volunteer``
+    (a sign-in sheet's column holding either a volunteer number or a card code)."""
+
+    volunteer_id = ref_id()
+    volunteer_number = fields.String(validate=validate.Length(min=1, max=20))
+    card_code = fields.String(validate=validate.Length(min=1, max=32))
+    volunteer = fields.String(validate=validate.Length(min=1, max=32))
+
+    @validates_schema
+    def one_volunteer(self, data, **_kwargs):
+        given = [k for k in ("volunteer_id", "volunteer_number", "card_code", "volunteer") if data.get(k) is not None]
+        if len(given) != 1:
+            raise ValidationError("name the volunteer exactly once", field_name="volunteer")
+
+
+class RecordFieldsSchema(VolunteerRefSchema):
+    activity_id = ref_id()
+    activity = text(100, required=False)
+    started_at = fields.DateTime(required=True, metadata={"description": "ISO 8601; without a zone: local time"})
+    ended_at = fields.DateTime(required=True)
+    minutes = fields.Integer(
+        strict=True, validate=MINUTES,
+        metadata={"description": "Actual service time (travel excluded); defaults to end - start"},
+    )
+    evidence = text(1000, required=False, min_length=0)
+
+    @validates_schema
+    def one_activity(self, data, **_kwargs):
+        if (data.get("activity_id") is None) == (data.get("activity") is None):
+            raise ValidationError("name the activity once: activity_id or activity", field_name="activity")
+
+
+class ServiceRecordCreateSchema(RecordFieldsSchema):
+    station_id = ref_id(required=True)
+
+
+class BatchRowSchema(RecordFieldsSchema):
+    """One row of a sign-in sheet (JSON object or CSV line). CSV columns: volunteer (number or card
+    code), activity, started_at (or start), ended_at (or end), optional minutes and evidence."""
+
+    minutes = fields.Integer(validate=MINUTES)  # CSV cells are text: "90" is accepted here
+
+
+class BatchSchema(Schema):
+    station_id = ref_id(required=True)
+    rows = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+
+
+class BatchQuerySchema(Schema):
+    station_id = query_id(metadata={"description": "Required with a text/csv body"})
+
+
+class RowErrorSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    details = fields.Dict()
+
+
+class BatchRowResultSchema(Schema):
+    row = fields.Integer()
+    status = fields.String(metadata={"description": "created, exists (already recorded) or error"})
+    service_record_id = fields.Integer()
+    error = fields.Nested(RowErrorSchema)
+
+
+class BatchResultSchema(Schema):
+    station_id = fields.Integer()
+    created = fields.Integer()
+    exists = fields.Integer()
+    error = fields.Integer()
+    rows = fields.List(fields.Nested(BatchRowResultSchema))
+
+
+class RecordReasonSchema(Schema):
+    reason = text(500)
+
+
+class ServiceRecordQuerySchema(Schema):
+    community_id = query_id()
+    station_id = query_id()
+    volunteer_id = query_id()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    late_entry = fields.Boolean()
+    needs_admin = fields.Boolean()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class ServiceRecordSchema(Schema):
+    id = fields.Integer()
+    community_id = fields.Integer()
+    station_id = fields.Integer()
+    volunteer_id = fields.Integer()
+    activity_id = fields.Integer(allow_none=True)
+    activity_name = fields.String()
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime()
+    minutes = fields.Integer()
+    service_date = fields.Date()
+    evidence = fields.String()
+    status = fields.String()
+    late_entry = fields.Boolean(metadata={"description": "补录: entered long after the activity"})
+    needs_admin = fields.Boolean(metadata={"description": "over the daily cap: an administrator must approve"})
+    review_reasons = fields.Method("_reasons")
+    recorded_by = fields.Integer()
+    verified_by = fields.Integer(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+    admin_approved_by = fields.Integer(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    coins = fields.Integer(allow_none=True)
+    coins_per_hour = fields.Integer(allow_none=True)
+    transaction_id = fields.Integer(allow_none=True)
+    rejected_by = fields.Integer(allow_none=True)
+    reject_reason = fields.String(allow_none=True)
+    reversed_by = fields.Integer(allow_none=True)
+    reversed_at = fields.DateTime(allow_none=True)
+    reversal_reason = fields.String(allow_none=True)
+    reversal_transaction_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+
+    def _reasons(self, record):
+        from .operations import review_reasons
+
+        return review_reasons(record)
+
+
+class CertificateCreateSchema(Schema):
+    member_id = ref_id(required=True)
+
+
+class CertificateQuerySchema(Schema):
+    member_id = query_id(required=True)
+
+
+class CertificateRecordSchema(Schema):
+    date = fields.String()
+    activity = fields.String()
+    station = fields.String()
+    minutes = fields.Integer()
+
+
+class PublicCertificateSchema(Schema):
+    """What anyone may see: masked name and volunteer number, never a national ID number."""
+
+    label = fields.String()
+    number = fields.String()
+    volunteer_number = fields.String()
+    name_masked = fields.String()
+    issuer = fields.String()
+    issued_on = fields.String()
+    issued_at = fields.DateTime()
+    total_minutes = fields.Integer()
+    record_count = fields.Integer()
+    first_service_date = fields.String(allow_none=True)
+    last_service_date = fields.String(allow_none=True)
+    records = fields.List(fields.Nested(CertificateRecordSchema))
+    content_hash = fields.String()
+    intact = fields.Boolean(metadata={"description": "the stored snapshot still matches its hash"})
+
+
+class CertificateSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    member_id = fields.Integer()
+    community_id = fields.Integer()
+    issued_by = fields.Integer(allow_none=True)
+    issued_at = fields.DateTime()
+    snapshot = fields.Dict()
+    content_hash = fields.String()
