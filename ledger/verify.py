@@ -108,11 +108,18 @@ def no_negative_wallets(session: Session) -> list[Discrepancy]:
     return found
 
 
-def chain_valid(session: Session, *, sealed_within: dt.timedelta = dt.timedelta(minutes=1)) -> list[Discrepancy]:
+def chain_valid(
+    session: Session,
+    *,
+    sealed_within: dt.timedelta = dt.timedelta(minutes=1),
+    after_seq: int = 0,
+    prev_hash: str = chain.GENESIS_HASH,
+) -> list[Discrepancy]:
     """Recompute every content hash and every link; every transaction older than
-    ``sealed_within`` must be sealed, exactly once."""
+    ``sealed_within`` must be sealed, exactly once. ``after_seq`` with the ``prev_hash`` stored at
+    that link verifies only the links after it (incremental reconciliation)."""
     found: list[Discrepancy] = []
-    prev_hash, expected_seq, last_seq = chain.GENESIS_HASH, 1, 0
+    expected_seq, last_seq = after_seq + 1, after_seq
     while True:
         links = session.execute(
             select(ChainLink.seq, ChainLink.transaction_id, ChainLink.prev_hash, ChainLink.chain_hash)

@@ -1,0 +1,126 @@
+"""Optional annual coin expiry (年度清零), per community, posted as ordinary ledger transactions.
+
+A community with ``coin_expiry_month_day = "MM-DD"`` clears, at the end of that local date each
+year, every coin its member and household wallets earned up to then and have not spent. Spending
+takes the oldest coins first, so the coins that expire are the wallet's balance at the end of the
+expiry date minus what it spent since, i.e. ``balance now − coins credited after the expiry date``
+(never below zero). The nightly run for the expiry date posts, per wallet, ``wallet → expiry sink``
+(kind ``coin_expiry``) under the key ``coin-expiry:<account>:<date>``. Hours never expire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import ledger
+from ledger import AccountType, Unit
+from ledger.models import Account, Entry, Transaction
+
+from ..community.models import Community
+from ..community.operations import expiry_sink
+from ..members.models import Member
+from ..members.operations import get_household, household_wallet, member_wallet
+from .runs import local_midnight_utc
+
+JOB = "coin_expiry"
+KIND = "coin_expiry"
+WARN_DAYS = 30
+WALLET_TYPES = (AccountType.MEMBER_WALLET.value, AccountType.HOUSEHOLD_WALLET.value)
+
+
+def expiry_date(month_day: str, year: int) -> dt.date:
+    month, day = (int(part) for part in month_day.split("-"))
+    if month == 2 and day == 29:
+        try:
+            return dt.date(year, 2, 29)
+        except ValueError:
+            return dt.date(year, 2, 28)
+    return dt.date(year, month, day)
+
+
+def next_expiry(month_day: str | None, today: dt.date) -> dt.date | None:
+    """The first expiry date on or after ``today`` (coins expire at the end of that local day)."""
+    if not month_day:
+        return None
+    this_year = expiry_date(month_day, today.year)
+    return this_year if this_year >= today else expiry_date(month_day, today.year + 1)
+
+
+def expire_coins(session: Session, business_date: dt.date, timezone: str) -> dict:
+    """Post the expiry of every community whose expiry date is ``business_date``."""
+    counts = {"communities": 0, "wallets": 0, "coins": 0}
+    cutoff = local_midnight_utc(business_date + dt.timedelta(days=1), timezone)
+    for community in session.scalars(select(Community).where(Community.coin_expiry_month_day.is_not(None))):
+        if expiry_date(community.coin_expiry_month_day, business_date.year) != business_date:
+            continue
+        counts["communities"] += 1
+        sink = expiry_sink(session, community.id)
+        credited_after = dict(
+            session.execute(
+                select(Entry.account_id, func.sum(Entry.amount))
+                .join(Transaction, Transaction.id == Entry.transaction_id)
+                .join(Account, Account.id == Entry.account_id)
+                .where(
+                    Account.community_id == community.id,
+                    Account.unit == Unit.COIN.value,
+                    Account.type.in_(WALLET_TYPES),
+                    Entry.amount > 0,
+                    Transaction.created_at >= cutoff,
+                )
+                .group_by(Entry.account_id)
+            ).all()
+        )
+        wallets = session.scalars(
+            select(Account.id)
+            .where(
+                Account.community_id == community.id,
+                Account.unit == Unit.COIN.value,
+                Account.type.in_(WALLET_TYPES),
+                Account.balance > 0,
+            )
+            .order_by(Account.id)
+        ).all()
+        for account_id in wallets:
+            balance = ledger.lock_accounts(session, [account_id]).get(account_id, 0)
+            amount = balance - int(credited_after.get(account_id, 0))
+            if amount <= 0:
+                continue
+            key = f"coin-expiry:{account_id}:{business_date.isoformat()}"
+            if session.scalar(select(Transaction.id).where(Transaction.idempotency_key == key)):
+                continue
+            ledger.post(
+                session,
+                lines=[ledger.Line(account_id, -amount), ledger.Line(sink.id, amount)],
+                idempotency_key=key,
+                kind=KIND,
+                community_id=community.id,
+                memo=f"年度清零 annual coin expiry {business_date.isoformat()}",
+                details={
+                    "description": f"年度清零 coins expired on {business_date.isoformat()}",
+                    "expiry_date": business_date.isoformat(),
+                },
+            )
+            counts["wallets"] += 1
+            counts["coins"] += amount
+    return counts
+
+
+def expiring_soon(session: Session, member: Member, today: dt.date, *, within_days: int = WARN_DAYS) -> dict:
+    """Coins of this resident (and their household) that expire within ``within_days`` unless spent."""
+    community = session.get(Community, member.community_id)
+    expires_on = next_expiry(community.coin_expiry_month_day if community else None, today)
+    soon = expires_on is not None and (expires_on - today).days <= within_days
+    household_coins = None
+    if member.household_id is not None:
+        household = household_wallet(session, get_household(session, member.household_id))
+        household_coins = household.balance if soon else 0
+    return {
+        "member_id": member.id,
+        "expires_on": expires_on,
+        "coins": member_wallet(session, member, Unit.COIN).balance if soon else 0,
+        "household_coins": household_coins,
+        "within_days": within_days,
+    }

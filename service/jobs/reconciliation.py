@@ -1,0 +1,398 @@
+"""Nightly reconciliation (对账): every invariant of the book, checked against what the database holds.
+
+Checks (SPEC §2 "Nightly work"): stored balances equal the sum of entries; every transaction sums
+to zero per unit; each unit sums to zero; the hash chain verifies; stock equals receipts minus
+redemptions plus refunds; no wallet is negative.
+
+The checks run on a consistent read snapshot (REPEATABLE READ on PostgreSQL, a deferred read
+transaction on SQLite WAL), so they never hold the SQLite write lock and never block writers. The
+result is stored afterwards in one short transaction together with its job run: a worker killed
+mid-run stores nothing and the rerun starts clean.
+
+*Full* checks everything. *Incremental* checks what is new since the last passed run: transactions
+and entries after its watermarks, the accounts they touched, the chain links after its sealed head.
+Watermarks stop short of transactions younger than ``SETTLE``, because a transaction with a lower
+id may commit after one with a higher id; those are checked again by the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from prometheus_client import Gauge
+from sqlalchemy import Engine, create_engine, event, func, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+import ledger
+from ledger import chain
+from ledger.models import Account, ChainLink, Entry, Transaction, utcnow
+from ledger.verify import (
+    Discrepancy,
+    chain_valid,
+    no_negative_wallets,
+    stored_balances,
+    transactions_balanced,
+    units_balanced,
+)
+
+from . import runs
+from .models import Reconciliation, ReconciliationDiscrepancy, RunStatus
+
+log = logging.getLogger(__name__)
+
+JOB = "reconciliation"
+FULL, INCREMENTAL = "full", "incremental"
+PASSED, FAILED = "passed", "failed"
+SETTLE = dt.timedelta(minutes=10)
+MAX_STORED_DISCREPANCIES = 100_000
+
+RECONCILIATION_OK = Gauge(
+    "greencoin_reconciliation_ok", "1 when the last reconciliation passed, 0 when it found discrepancies"
+)
+RECONCILIATION_DISCREPANCIES = Gauge(
+    "greencoin_reconciliation_discrepancies", "Discrepancies found by the last reconciliation"
+)
+RECONCILIATION_SECONDS = Gauge(
+    "greencoin_reconciliation_duration_seconds", "Duration of the last reconciliation", ["mode"]
+)
+RECONCILIATION_OK.set(1)
+
+
+@contextmanager
+def snapshot_session(engine: Engine) -> Iterator[Session]:
+    """A read-only session on one consistent snapshot that does not block writers."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with Session(bind=connection) as session:
+                yield session
+                session.rollback()
+        return
+    reader = create_engine(engine.url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(reader, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    @event.listens_for(reader, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")  # deferred: a WAL read snapshot, no write lock
+
+    try:
+        with Session(bind=reader) as session:
+            yield session
+            session.rollback()
+    finally:
+        reader.dispose()
+
+
+@dataclass
+class Watermarks:
+    transaction_id: int = 0
+    entry_id: int = 0
+    chain_seq: int = 0
+    chain_hash: str = chain.GENESIS_HASH
+
+
+@dataclass
+class Outcome:
+    checks: dict[str, list[Discrepancy]]
+    counts: dict
+    since: Watermarks
+    upto: Watermarks
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def discrepancies(self) -> list[Discrepancy]:
+        return [d for found in self.checks.values() for d in found]
+
+
+def last_passed(session: Session) -> Reconciliation | None:
+    return session.scalars(
+        select(Reconciliation).where(Reconciliation.status == PASSED).order_by(Reconciliation.id.desc()).limit(1)
+    ).first()
+
+
+def latest(session: Session) -> Reconciliation | None:
+    return session.scalars(select(Reconciliation).order_by(Reconciliation.id.desc()).limit(1)).first()
+
+
+def _settled_watermarks(session: Session, started: dt.datetime) -> Watermarks:
+    settled = started - SETTLE
+    upto_tx = session.scalar(select(func.max(Transaction.id)).where(Transaction.created_at < settled)) or 0
+    upto_entry = session.scalar(select(func.max(Entry.id)).where(Entry.transaction_id <= upto_tx)) or 0
+    head = chain.head(session)
+    return Watermarks(upto_tx, upto_entry, head.seq, head.chain_hash)
+
+
+def _touched_accounts(since_entry: int):
+    return select(Entry.account_id).where(Entry.id > since_entry).distinct()
+
+
+def stored_balances_since(session: Session, since_entry: int) -> list[Discrepancy]:
+    """``stored_balances`` for the accounts that have entries after ``since_entry`` only."""
+    sums = (
+        select(Entry.account_id, func.sum(Entry.amount).label("total"), func.count().label("n"))
+        .where(Entry.account_id.in_(_touched_accounts(since_entry)))
+        .group_by(Entry.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Account.id, Account.balance, Account.version, sums.c.total, sums.c.n)
+        .join(sums, sums.c.account_id == Account.id)
+        .where(Account.track_balance.is_(True))
+    ).all()
+    found = []
+    for account_id, stored, version, total, count in rows:
+        if stored != int(total):
+            found.append(Discrepancy("stored_balance", f"account:{account_id}", int(total), stored))
+        if version != int(count):
+            found.append(Discrepancy("account_version", f"account:{account_id}", int(count), version))
+    return found
+
+
+def units_balanced_since(session: Session, since_entry: int) -> list[Discrepancy]:
+    rows = session.execute(
+        select(Entry.unit, func.sum(Entry.amount))
+        .where(Entry.id > since_entry)
+        .group_by(Entry.unit)
+        .having(func.sum(Entry.amount) != 0)
+    ).all()
+    found = [Discrepancy("unit_sum", f"unit:{u}", 0, int(s)) for u, s in rows]
+    mismatched = session.execute(
+        select(Entry.id, Entry.unit, Account.unit)
+        .join(Account, Account.id == Entry.account_id)
+        .where(Entry.id > since_entry, Entry.unit != Account.unit)
+    ).all()
+    return found + [Discrepancy("entry_unit", f"entry:{e}", a, u) for e, u, a in mismatched]
+
+
+def no_negative_wallets_since(session: Session, since_entry: int) -> list[Discrepancy]:
+    stored = session.execute(
+        select(Account.id, Account.balance).where(Account.allow_negative.is_(False), Account.balance < 0)
+    ).all()
+    found = [Discrepancy("negative_balance", f"account:{a}", ">=0", int(b)) for a, b in stored]
+    derived = session.execute(
+        select(Entry.account_id, func.sum(Entry.amount))
+        .join(Account, Account.id == Entry.account_id)
+        .where(Account.allow_negative.is_(False), Entry.account_id.in_(_touched_accounts(since_entry)))
+        .group_by(Entry.account_id)
+        .having(func.sum(Entry.amount) < 0)
+    ).all()
+    return found + [Discrepancy("negative_entries_sum", f"account:{a}", ">=0", int(s)) for a, s in derived]
+
+
+def _as_discrepancy(item) -> Discrepancy:
+    if isinstance(item, Discrepancy):
+        return item
+    if isinstance(item, dict):
+        return Discrepancy(item.get("check", "stock"), str(item.get("subject")), item.get("expected"), item.get("actual"))
+    return Discrepancy(
+        getattr(item, "check", "stock"), str(getattr(item, "subject", item)),
+        getattr(item, "expected", None), getattr(item, "actual", None),
+    )
+
+
+def stock_matches_movements(session: Session) -> list[Discrepancy] | None:
+    """Stock = receipts − redemptions + refunds, through the market package; ``None`` if it is absent.
+
+    Uses ``service.market.operations.stock_discrepancies`` when the market domain provides it, else
+    compares each product's stored stock with the sum of its stock movements.
+    """
+    if not inspect(session.connection()).has_table("stock_movements"):
+        return None  # the market domain is not installed in this database
+    try:
+        operations = importlib.import_module("service.market.operations")
+    except ModuleNotFoundError:
+        operations = None
+    provided = getattr(operations, "stock_discrepancies", None)
+    if provided is not None:
+        return [_as_discrepancy(d) for d in provided(session)]
+    try:
+        models = importlib.import_module("service.market.models")
+    except ModuleNotFoundError:
+        return None
+    product, movement = models.Product, models.StockMovement
+    sums = (
+        select(movement.product_id, func.sum(movement.quantity).label("total"))
+        .group_by(movement.product_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(product.id, product.stock, func.coalesce(sums.c.total, 0)).outerjoin(
+            sums, sums.c.product_id == product.id
+        )
+    ).all()
+    return [
+        Discrepancy("stock", f"product:{pid}", int(total), int(stock))
+        for pid, stock, total in rows
+        if int(stock) != int(total)
+    ]
+
+
+def verify(session: Session, *, since: Watermarks | None, started: dt.datetime) -> Outcome:
+    """Run every check on ``session`` (a snapshot); ``since`` = None means a full check."""
+    upto = _settled_watermarks(session, started)
+    full = since is None
+    since = since or Watermarks()
+    checks: dict[str, list[Discrepancy]] = {}
+    if full:
+        checks["stored_balances"] = stored_balances(session)
+        checks["transactions_balanced"] = transactions_balanced(session)
+        checks["units_balanced"] = units_balanced(session)
+        checks["no_negative_wallets"] = no_negative_wallets(session)
+    else:
+        checks["stored_balances"] = stored_balances_since(session, since.entry_id)
+        checks["transactions_balanced"] = transactions_balanced(session, since_transaction_id=since.transaction_id)
+        checks["units_balanced"] = units_balanced_since(session, since.entry_id)
+        checks["no_negative_wallets"] = no_negative_wallets_since(session, since.entry_id)
+    checks["chain_valid"] = chain_valid(session, after_seq=since.chain_seq, prev_hash=since.chain_hash)
+    stock = stock_matches_movements(session)
+    if stock is not None:
+        checks["stock"] = stock
+    counts = {
+        "transactions": session.scalar(
+            select(func.count()).select_from(Transaction).where(Transaction.id > since.transaction_id)
+        ),
+        "entries": session.scalar(select(func.count()).select_from(Entry).where(Entry.id > since.entry_id)),
+        "chain_links": session.scalar(
+            select(func.count()).select_from(ChainLink).where(ChainLink.seq > since.chain_seq)
+        ),
+        "accounts": session.scalar(select(func.count()).select_from(Account)),
+    }
+    return Outcome(checks, counts, since, upto)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def run_reconciliation(
+    factory: sessionmaker[Session],
+    engine: Engine,
+    *,
+    mode: str = INCREMENTAL,
+    business_date: dt.date | None = None,
+    trigger: str = runs.SCHEDULE,
+) -> Reconciliation | None:
+    """Check the book and store the result; ``None`` if this scheduled date was already reconciled."""
+    job = JOB if mode == INCREMENTAL else f"{JOB}_full"
+    if trigger == runs.SCHEDULE and business_date is not None:
+        with factory() as session:
+            if runs.already_done(session, job, business_date):
+                return None
+    started = utcnow()
+    clock = time.perf_counter()
+    try:
+        with snapshot_session(engine) as snapshot:
+            since = None
+            if mode == INCREMENTAL:
+                previous = last_passed(snapshot)
+                if previous is not None:
+                    since = Watermarks(
+                        previous.upto_transaction_id,
+                        previous.upto_entry_id,
+                        previous.upto_chain_seq,
+                        previous.upto_chain_hash,
+                    )
+            outcome = verify(snapshot, since=since, started=started)
+    except Exception as exc:
+        log.error("reconciliation could not run: %s", exc, exc_info=True)
+        runs.record_failure(factory, job, business_date, trigger=trigger, started_at=started, error=exc)
+        RECONCILIATION_OK.set(0)
+        raise
+    duration_ms = int((time.perf_counter() - clock) * 1000)
+    found = outcome.discrepancies
+    status = FAILED if found else PASSED
+    effective_mode = mode if since is not None else FULL
+
+    def store(session: Session) -> Reconciliation | None:
+        run = runs.claim(session, job, business_date, trigger=trigger, started_at=started)
+        if run is None:
+            return None
+        record = Reconciliation(
+            job_run_id=run.id,
+            mode=effective_mode,
+            trigger=trigger,
+            business_date=business_date,
+            status=status,
+            started_at=started,
+            finished_at=utcnow(),
+            duration_ms=duration_ms,
+            checks={name: len(items) for name, items in outcome.checks.items()},
+            counts=outcome.counts,
+            discrepancy_count=len(found),
+            since_transaction_id=outcome.since.transaction_id,
+            since_entry_id=outcome.since.entry_id,
+            since_chain_seq=outcome.since.chain_seq,
+            upto_transaction_id=outcome.upto.transaction_id,
+            upto_entry_id=outcome.upto.entry_id,
+            upto_chain_seq=outcome.upto.chain_seq,
+            upto_chain_hash=outcome.upto.chain_hash,
+        )
+        session.add(record)
+        session.flush()
+        if found:
+            session.execute(
+                ReconciliationDiscrepancy.__table__.insert(),
+                [
+                    {
+                        "reconciliation_id": record.id,
+                        "check": d.check,
+                        "subject": d.subject[:120],
+                        "expected": _text(d.expected),
+                        "actual": _text(d.actual),
+                    }
+                    for d in found[:MAX_STORED_DISCREPANCIES]
+                ],
+            )
+        session.refresh(record, ["discrepancies"])  # returned detached, with what it found
+        counts = {**outcome.counts, "discrepancies": len(found), "reconciliation_id": record.id, "mode": effective_mode}
+        if found:
+            runs.finish(run, counts, status=RunStatus.FAILED, error=f"reconciliation found {len(found)} discrepancies")
+        else:
+            runs.finish(run, counts)
+        return record
+
+    record = ledger.run_in_transaction(factory, store)
+    if record is None:
+        return None
+    RECONCILIATION_OK.set(1 if status == PASSED else 0)
+    RECONCILIATION_DISCREPANCIES.set(len(found))
+    RECONCILIATION_SECONDS.labels(effective_mode).set(duration_ms / 1000)
+    if found:
+        log.error(
+            "RECONCILIATION FAILED (%s, id %s): %d discrepancies, e.g. %s",
+            effective_mode, record.id, len(found), [d.as_dict() for d in found[:5]],
+        )
+    else:
+        log.info("reconciliation %s passed in %d ms: %s", effective_mode, duration_ms, outcome.counts)
+    return record
+
+
+def readiness(session: Session) -> tuple[bool, object]:
+    """For /readyz: not ready after a reconciliation that found discrepancies."""
+    record = latest(session)
+    if record is None:
+        return True, "no reconciliation yet"
+    RECONCILIATION_OK.set(1 if record.status == PASSED else 0)
+    RECONCILIATION_DISCREPANCIES.set(record.discrepancy_count)
+    detail = {
+        "id": record.id,
+        "status": record.status,
+        "mode": record.mode,
+        "finished_at": record.finished_at.isoformat(),
+        "discrepancies": record.discrepancy_count,
+    }
+    return record.status == PASSED, detail

@@ -1,0 +1,134 @@
+"""Volunteer star tiers (志愿者星级), applied nightly from lifetime approved hours.
+
+Lifetime minutes are summed from the HOUR entries of ``LIFETIME_HOUR_KINDS`` (approvals, their
+reversals, migrated opening hours): spending or giving hours never lowers them, reversing a service
+record does. Every change is kept in ``star_changes`` with the business date and the reason; a drop
+names the reversal that caused it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger import AccountType, Unit
+from ledger.models import Account, Entry, Transaction, utcnow
+
+from ..members.operations import LIFETIME_HOUR_KINDS, star_for
+from .models import JobRun, StarChange, VolunteerStar
+
+JOB = "star_tiers"
+REVERSAL_KINDS = tuple(k for k in LIFETIME_HOUR_KINDS if k.endswith(".reversal"))
+
+
+def lifetime_minutes_by_member(session: Session) -> dict[int, int]:
+    rows = session.execute(
+        select(Account.owner_id, func.sum(Entry.amount))
+        .join(Entry, Entry.account_id == Account.id)
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .where(
+            Account.type == AccountType.MEMBER_WALLET.value,
+            Account.unit == Unit.HOUR.value,
+            Transaction.kind.in_(LIFETIME_HOUR_KINDS),
+        )
+        .group_by(Account.owner_id)
+    ).all()
+    return {int(owner): int(total) for owner, total in rows}
+
+
+def _latest_reversal(session: Session, member_id: int) -> Transaction | None:
+    return session.scalars(
+        select(Transaction)
+        .join(Entry, Entry.transaction_id == Transaction.id)
+        .join(Account, Account.id == Entry.account_id)
+        .where(
+            Account.type == AccountType.MEMBER_WALLET.value,
+            Account.unit == Unit.HOUR.value,
+            Account.owner_id == member_id,
+            Transaction.kind.in_(REVERSAL_KINDS),
+        )
+        .order_by(Transaction.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _hours(minutes: int) -> str:
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes % 60 else f"{minutes // 60} h"
+
+
+def change_reason(
+    session: Session, member_id: int, old: int, new: int, minutes: int, thresholds: tuple[int, ...]
+) -> tuple[str, int | None]:
+    if new > old:
+        return f"lifetime hours reached {_hours(minutes)}: ★{new} from {thresholds[new - 1]} h", None
+    reversal = _latest_reversal(session, member_id)
+    why = f"lifetime hours fell to {_hours(minutes)}, under the ★{old} threshold of {thresholds[old - 1]} h"
+    if reversal is None:
+        return why, None
+    memo = f": {reversal.memo}" if reversal.memo else ""
+    return f"{why}, after the reversal of transaction {reversal.reverses_id} (reversal {reversal.id}{memo})", reversal.id
+
+
+def record_change(session: Session, change: StarChange) -> None:
+    session.add(change)
+    session.flush()
+
+
+def apply_star_tiers(
+    session: Session,
+    run: JobRun | None,
+    business_date: dt.date,
+    thresholds: tuple[int, ...],
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Set every volunteer's star from their lifetime minutes; returns counts of what changed."""
+    minutes_by_member = lifetime_minutes_by_member(session)
+    current = {s.member_id: s for s in session.scalars(select(VolunteerStar))}
+    counts = {"volunteers": 0, "raised": 0, "lowered": 0}
+    for member_id in sorted(set(minutes_by_member) | set(current)):
+        minutes = minutes_by_member.get(member_id, 0)
+        new = star_for(minutes, thresholds)
+        held = current.get(member_id)
+        old = held.star if held else 0
+        counts["volunteers"] += 1
+        if progress:
+            progress(1)
+        if new == old:
+            continue
+        reason, transaction_id = change_reason(session, member_id, old, new, minutes, thresholds)
+        if held is None:
+            session.add(VolunteerStar(member_id=member_id, star=new, lifetime_minutes=minutes, since=business_date))
+        else:
+            held.star, held.lifetime_minutes, held.since, held.updated_at = new, minutes, business_date, utcnow()
+        record_change(
+            session,
+            StarChange(
+                member_id=member_id,
+                business_date=business_date,
+                from_star=old,
+                to_star=new,
+                lifetime_minutes=minutes,
+                reason=reason,
+                transaction_id=transaction_id,
+                job_run_id=run.id if run else None,
+            ),
+        )
+        counts["raised" if new > old else "lowered"] += 1
+    return counts
+
+
+def member_stars(session: Session, member_id: int) -> dict:
+    held = session.get(VolunteerStar, member_id)
+    history = session.scalars(
+        select(StarChange).where(StarChange.member_id == member_id).order_by(StarChange.id)
+    ).all()
+    return {
+        "member_id": member_id,
+        "star": held.star if held else 0,
+        "lifetime_minutes": held.lifetime_minutes if held else 0,
+        "since": held.since if held else None,
+        "history": history,
+    }

@@ -1,0 +1,123 @@
+"""Reconciliation finds every kind of corruption edited straight into the database."""
+
+from __future__ import annotations
+
+import ledger
+from ledger import Unit
+from service.jobs import reconciliation
+from service.jobs.models import JobRun, Reconciliation
+from service.members.operations import member_wallet
+
+
+def _book(world, app):
+    """A small sound book: two residents with coins, one spend between them, all sealed."""
+    community = world.community()
+    admin = world.admin(community)
+    alice, bob = world.member(community, name="王小明"), world.member(community, name="李四")
+    for member, amount in ((alice, 50), (bob, 30)):
+        response = admin.post("/api/v1/adjustments", {"member_id": member.id, "unit": "COIN", "amount": amount, "reason": "迁移"})
+        assert response.status_code == 201, response.json
+    with app.app_context():
+        _, factory = app.extensions["greencoin_db"]
+        ledger.run_in_transaction(factory, lambda s: ledger.seal(s))
+        with factory() as s:
+            wallet = member_wallet(s, alice, Unit.COIN).id
+    return community, admin, alice, bob, wallet
+
+
+def _run(app, mode="full", **kwargs):
+    engine, factory = app.extensions["greencoin_db"]
+    return reconciliation.run_reconciliation(factory, engine, mode=mode, trigger="manual", **kwargs)
+
+
+def _checks_found(record) -> set[str]:
+    return {d.check for d in record.discrepancies}
+
+
+def test_sound_book_passes_full_and_incremental(app, world):
+    _book(world, app)
+    full = _run(app, "full")
+    assert full.status == "passed" and full.discrepancy_count == 0
+    assert full.counts["entries"] >= 4 and full.counts["transactions"] >= 2
+    incremental = _run(app, "incremental")
+    assert incremental.status == "passed" and incremental.mode == "incremental"
+
+
+def test_edited_entry_amount_is_found(app, world, tamper):
+    _, _, _, _, wallet = _book(world, app)
+    tamper("UPDATE ledger_entries SET amount = amount + 5 WHERE account_id = :a", a=wallet)
+    record = _run(app)
+    assert record.status == "failed"
+    assert {"stored_balance", "transaction_sum", "unit_sum", "content_hash"} <= _checks_found(record)
+
+
+def test_deleted_entry_is_found(app, world, tamper):
+    _, _, _, _, wallet = _book(world, app)
+    tamper("DELETE FROM ledger_entries WHERE account_id = :a", a=wallet)
+    found = _checks_found(_run(app))
+    assert {"stored_balance", "transaction_sum", "transaction_entries", "content_hash"} <= found
+
+
+def test_changed_stored_balance_is_found(app, world, tamper):
+    _, _, _, _, wallet = _book(world, app)
+    tamper("UPDATE ledger_accounts SET balance = balance + 100 WHERE id = :a", a=wallet)
+    record = _run(app)
+    assert [(d.check, d.subject, d.expected, d.actual) for d in record.discrepancies] == [
+        ("stored_balance", f"account:{wallet}", "50", "150")
+    ]
+
+
+def test_negative_wallet_is_found(app, world, tamper):
+    _, _, _, _, wallet = _book(world, app)
+    # Drop the CHECK by rewriting both the balance and the entry (SQLite and PostgreSQL alike refuse
+    # a negative stored balance), so the derived sum goes negative instead.
+    tamper("UPDATE ledger_entries SET amount = -7 WHERE account_id = :a", a=wallet)
+    assert "negative_entries_sum" in _checks_found(_run(app))
+
+
+def test_edited_memo_breaks_the_hash_chain(app, world, tamper):
+    _book(world, app)
+    tamper("UPDATE ledger_transactions SET memo = 'changed' WHERE id = (SELECT MIN(id) FROM ledger_transactions)")
+    assert _checks_found(_run(app)) == {"content_hash", "chain_hash"}
+
+
+def test_incremental_run_checks_only_what_is_new_and_finds_new_corruption(app, world, tamper):
+    community, admin, alice, _, _ = _book(world, app)
+    first = _run(app, "incremental")
+    assert first.mode == "full"  # no previous run: the first incremental run checks everything
+    # Watermarks stop short of unsettled (young) transactions, so they are checked again next time.
+    assert first.upto_transaction_id == 0
+    second = _run(app, "incremental")
+    assert second.mode == "incremental" and second.status == "passed"
+    response = admin.post("/api/v1/adjustments", {"member_id": alice.id, "unit": "COIN", "amount": 9, "reason": "补发"})
+    tx_id = response.json["id"]
+    tamper("UPDATE ledger_entries SET amount = 10 WHERE transaction_id = :t AND amount = 9", t=tx_id)
+    third = _run(app, "incremental")
+    assert third.status == "failed"
+    assert {"transaction_sum", "stored_balance"} <= _checks_found(third)
+
+
+def test_failed_reconciliation_is_recorded_and_makes_readyz_not_ready(app, world, tamper, client):
+    _, _, _, _, wallet = _book(world, app)
+    assert client.get("/readyz").status_code == 200
+    tamper("UPDATE ledger_accounts SET balance = balance + 1 WHERE id = :a", a=wallet)
+    record = _run(app)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["reconciliation"] == {
+        "ok": False,
+        "detail": {
+            "id": record.id,
+            "status": "failed",
+            "mode": "full",
+            "finished_at": record.finished_at.isoformat(),
+            "discrepancies": 1,
+        },
+    }
+    assert "greencoin_reconciliation_ok 0.0" in client.get("/metrics").get_data(as_text=True)
+    with app.app_context():
+        _, factory = app.extensions["greencoin_db"]
+        with factory() as s:
+            run = s.get(JobRun, record.job_run_id)
+            assert run.status == "failed" and "1 discrepancies" in run.error
+            assert s.get(Reconciliation, record.id).discrepancies[0].check == "stored_balance"

@@ -1,0 +1,1 @@
+"""Background jobs of Greencoin: the functions RQ runs, the schedule, and the in-process runner."""

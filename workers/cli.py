@@ -1,0 +1,83 @@
+"""``greencoin`` commands for the background work: run any job now, reconcile, run the worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+import click
+from tqdm import tqdm
+
+from . import jobs, runtime
+from .schedule import DEFAULT_QUEUE, NIGHTLY_QUEUE, SCHEDULE
+
+JOB_NAMES = [item.name for item in SCHEDULE] + ["nightly"]
+
+
+def _echo(result) -> None:
+    click.echo(json.dumps(result, ensure_ascii=False, default=str, indent=2))
+
+
+@click.command("run-job")
+@click.argument("name", type=click.Choice(JOB_NAMES))
+@click.option("--date", "business_date", default=None, help="business date YYYY-MM-DD (default: every date not done, up to yesterday)")
+def run_job_command(name: str, business_date: str | None) -> None:
+    """Run a scheduled job now (``nightly`` = every nightly job in order), with a progress bar."""
+    if name == "seal_chain":
+        _echo({"sealed": jobs.seal_chain()})
+        return
+    selected = jobs.NIGHTLY if name == "nightly" else {name: dict((i.name, i.func) for i in SCHEDULE)[name]}
+    results = {}
+    with tqdm(total=len(selected), desc="jobs", unit="job") as bar:
+        for job_name, func in selected.items():
+            bar.set_postfix_str(job_name)
+            if job_name == "star_tiers":
+                with tqdm(desc="volunteers", unit="volunteer", leave=False) as inner:
+                    results[job_name] = func(business_date, progress=inner.update)
+            else:
+                results[job_name] = func(business_date=business_date)
+            bar.update(1)
+    _echo(results)
+
+
+@click.command("reconcile")
+@click.option("--full/--incremental", default=True, show_default=True, help="check everything, or only what is new")
+def reconcile_command(full: bool) -> None:
+    """Reconcile the book now; exits 1 when discrepancies are found."""
+    from service.jobs.reconciliation import FULL, INCREMENTAL
+
+    with tqdm(total=1, desc="reconciling", unit="run") as bar:
+        result = jobs.reconcile(FULL if full else INCREMENTAL, manual=True)
+        bar.update(1)
+    _echo(result)
+    if result and result["status"] != "passed":
+        sys.exit(1)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="with Redis: stop when the queues are empty")
+def worker_command(burst: bool) -> None:
+    """Run the background jobs: an RQ worker when REDIS_URL is set, else the in-process schedule."""
+    app = runtime.current()
+    url = app.config.get("REDIS_URL")
+    if url:
+        args = ["rq", "worker", "--with-scheduler", "--url", url, DEFAULT_QUEUE, NIGHTLY_QUEUE]
+        if burst:
+            args.append("--burst")
+        click.echo(f"starting {' '.join(args[:3])} on queues {DEFAULT_QUEUE}, {NIGHTLY_QUEUE}")
+        os.execvp(args[0], args)
+    from . import inprocess
+
+    click.echo("no REDIS_URL: running the schedule in this process (Ctrl-C stops)")
+    scheduler = inprocess.start(app)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.stopped.set())
+    try:
+        while scheduler.is_alive():
+            scheduler.join(1)
+    except KeyboardInterrupt:
+        scheduler.stop()
+
+
+commands = [run_job_command, reconcile_command, worker_command]

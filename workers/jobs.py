@@ -1,0 +1,154 @@
+"""The job functions RQ workers (and the in-process runner and the CLI) call.
+
+Each takes only dates and options, opens its own database session and is safe to run twice: a
+scheduled job for a business date that already succeeded does nothing new. With no date a nightly
+job processes every business date it has not done yet, up to yesterday (rq cron never catches up
+missed runs). Business dates are local dates (``GREENCOIN_TIMEZONE``, default Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Callable
+
+import ledger
+from ledger.models import utcnow
+from service.jobs import disclosure, expiry, fraud, reconciliation, runs, stars
+
+from .runtime import JobContext, job_context
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None] | None
+
+
+def _date(value: str | dt.date | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def _yesterday(ctx: JobContext) -> dt.date:
+    return runs.local_today(ctx.timezone) - dt.timedelta(days=1)
+
+
+def _nightly(
+    job: str,
+    business_date: str | dt.date | None,
+    work: Callable[[JobContext, object, object, dt.date], dict],
+    *,
+    every_date: bool = True,
+) -> list[dict]:
+    """Run ``work(ctx, session, run, date)`` once per pending business date (or the given one)."""
+    with job_context() as ctx:
+        given = _date(business_date)
+        if given is not None:
+            dates = [given]
+        else:
+            with ctx.factory() as session:
+                dates = runs.pending_dates(session, job, _yesterday(ctx))
+            if not every_date:
+                dates = dates[-1:]  # state-based jobs: the latest date covers the ones missed
+        results = []
+        for day in dates:
+            run = runs.run_once(ctx.factory, job, day, lambda s, r, d=day: work(ctx, s, r, d))
+            results.append({"date": day.isoformat(), "done": run is not None, "counts": run.counts if run else {}})
+        return results
+
+
+def seal_chain() -> int:
+    """Seal committed transactions into the hash chain (every few seconds)."""
+    with job_context() as ctx:
+        total = 0
+        while True:
+            sealed = ledger.run_in_transaction(ctx.factory, ledger.seal)
+            total += sealed
+            if sealed < 5000:
+                return total
+
+
+def checkpoint_system_accounts(business_date: str | None = None) -> list[dict]:
+    """Balance checkpoints of untracked system accounts (issuance, sinks), nightly."""
+
+    def work(ctx, session, run, day):
+        settled = utcnow() - dt.timedelta(minutes=10)
+        return {"checkpoints": ledger.checkpoint_system_accounts(session, settled_before=settled)}
+
+    return _nightly("system_checkpoints", business_date, work, every_date=False)
+
+
+def reconcile(mode: str = reconciliation.INCREMENTAL, business_date: str | None = None, manual: bool = False) -> dict | None:
+    """Reconcile the book: incremental nightly, full on demand (``mode="full"``)."""
+    with job_context() as ctx:
+        day = _date(business_date) or _yesterday(ctx)
+        record = reconciliation.run_reconciliation(
+            ctx.factory, ctx.engine, mode=mode, business_date=day,
+            trigger=runs.MANUAL if manual else runs.SCHEDULE,
+        )
+        if record is None:
+            return None
+        return {"id": record.id, "status": record.status, "mode": record.mode,
+                "duration_ms": record.duration_ms, "discrepancies": record.discrepancy_count}
+
+
+def reconcile_full(business_date: str | None = None) -> dict | None:
+    return reconcile(reconciliation.FULL, business_date)
+
+
+def apply_star_tiers(business_date: str | None = None, progress: Progress = None) -> list[dict]:
+    """Volunteer stars from lifetime hours, with the history of every change."""
+
+    def work(ctx, session, run, day):
+        thresholds = tuple(ctx.app.config["STAR_THRESHOLDS_HOURS"])
+        return stars.apply_star_tiers(session, run, day, thresholds, progress)
+
+    return _nightly(stars.JOB, business_date, work, every_date=False)
+
+
+def credit_notice_period_awards(business_date: str | None = None) -> list[dict]:
+    """Credit conduct awards whose public notice period (公示期) ended without a dispute."""
+    try:
+        conduct = importlib.import_module("service.conduct.operations")
+    except ModuleNotFoundError:
+        conduct = None
+    credit = getattr(conduct, "credit_due_awards", None)
+    if credit is None:
+        log.info("no conduct domain: nothing to credit")
+        return []
+
+    def work(ctx, session, run, day):
+        # The night after ``day`` is the morning of day + 1: awards due by then are credited.
+        return {"credited": credit(session, day + dt.timedelta(days=1))}
+
+    return _nightly("notice_period", business_date, work)
+
+
+def expire_coins(business_date: str | None = None) -> list[dict]:
+    """Annual coin expiry (年度清零) of communities that configured it."""
+    return _nightly(expiry.JOB, business_date, lambda ctx, s, run, day: expiry.expire_coins(s, day, ctx.timezone))
+
+
+def publish_disclosures(business_date: str | None = None) -> list[dict]:
+    """Monthly disclosure (积分公示): generated in the night to the 1st for the month before."""
+    return _nightly(
+        disclosure.JOB, business_date, lambda ctx, s, run, day: disclosure.publish_for_date(s, day, ctx.timezone, run)
+    )
+
+
+def scan_fraud(business_date: str | None = None) -> list[dict]:
+    """Patterns for human review: frequent crediting, overlapping or implausible records."""
+    return _nightly(fraud.JOB, business_date, lambda ctx, s, run, day: fraud.scan(s, day, ctx.timezone))
+
+
+# The nightly jobs in the order the in-process runner and ``greencoin run-job nightly`` use.
+NIGHTLY = {
+    "system_checkpoints": checkpoint_system_accounts,
+    "notice_period": credit_notice_period_awards,
+    "coin_expiry": expire_coins,
+    "star_tiers": apply_star_tiers,
+    "disclosure": publish_disclosures,
+    "fraud_scan": scan_fraud,
+    "reconciliation": reconcile,
+}
