@@ -47,11 +47,10 @@ class Members(MethodView):
         pin = data.pop("pin", None)
         initial_pin = None if pin else operations.new_pin()
 
-        def work(session):
-            member = operations.register_member(session, pin=pin or initial_pin, **data)
-            return {**MemberSchema().dump(member), **({"initial_pin": initial_pin} if initial_pin else {})}
-
-        return db.run(work)
+        member = db.run(lambda s: operations.register_member(s, pin=pin or initial_pin, **data))
+        # Plain values: @blp.response serialises them once (a dumped dict would be dumped twice).
+        created = {name: getattr(member, name) for name in MemberSchema().fields}
+        return {**created, **({"initial_pin": initial_pin} if initial_pin else {})}
 
 
 def _member_in_scope(member_id: int):
