@@ -14,6 +14,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 import ledger
 
@@ -123,10 +124,23 @@ class ApiErrorSchema(Schema):
     error = fields.Nested(ApiErrorDetailSchema)
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in every URL: ids fit a signed 64-bit column, so a longer number matches no
+    route (404) instead of overflowing the database driver (a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 class GreencoinApi(Api):
     """flask-smorest's Api with our error format for every HTTP error under /api."""
 
     ERROR_SCHEMA = ApiErrorSchema
+
+    def init_app(self, app, **kwargs):
+        # Before any blueprint is registered: rules pick their converters when they are added.
+        app.url_map.converters["int"] = RowIdConverter
+        super().init_app(app, **kwargs)
 
     def handle_http_exception(self, error: HTTPException):
         return http_error_response(error) if wants_json() else error
