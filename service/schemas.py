@@ -36,4 +36,4 @@ from .errors import ApiErrorSchema as ErrorSchema  # noqa: E402,F401  (re-export
 
 class PageQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))

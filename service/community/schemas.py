@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import ref_id, text
+from ..schemas import MAX_MINUTES, ref_id, text
 
 MONTH_DAY = validate.Regexp(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", error="use MM-DD")
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
@@ -14,7 +14,9 @@ class CommunitySettingsSchema(Schema):
     late_entry_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=366))
     four_eyes = fields.Boolean()
     notice_period_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=60))
-    hour_storage_cap_minutes = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
+    hour_storage_cap_minutes = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_MINUTES)
+    )
     min_spend_age = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=120))
     coin_expiry_month_day = fields.String(allow_none=True, validate=MONTH_DAY)
 

@@ -52,7 +52,7 @@ class MemberQuerySchema(Schema):
     volunteer_number = fields.String(validate=validate.Length(max=20))
     name = fields.String(validate=validate.Length(max=100))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
 
 
 class BalanceSchema(Schema):
