@@ -50,6 +50,14 @@ def coins_due_to_expire(session: Session, member, coins: int) -> dict | None:
     return {"date": date, "coins": coins}
 
 
-def catalogue_for_community(session: Session, community_id: int) -> list[dict] | None:
-    """Active products of every supermarket of the community, or None without the market domain."""
-    return None
+def catalogue_for_community(session: Session, principal) -> list[dict] | None:
+    """The market's catalogue for the person's community, grouped by supermarket (None without the
+    market domain)."""
+    market = domain("market")
+    if market is None:
+        return None
+    shops: dict[int, dict] = {}
+    for item in market.catalogue(session, principal, supermarket_id=None):
+        shop = shops.setdefault(item["supermarket_id"], {"name": item["supermarket_name"], "products": []})
+        shop["products"].append(item)
+    return list(shops.values())

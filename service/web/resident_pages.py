@@ -126,7 +126,4 @@ def resident_card():
 @bp.get("/me/catalogue")
 @access(Role.RESIDENT)
 def resident_catalogue():
-    member = _me()
-    return render_template(
-        "resident/catalogue.html", shops=catalogue_for_community(db.session, member.community_id)
-    )
+    return render_template("resident/catalogue.html", shops=catalogue_for_community(db.session, principal()))

@@ -38,3 +38,22 @@ def resident_browser(app, member) -> object:
     response = post_form(client, "/sign-in/resident", {"card_code": member.card_code, "pin": PIN})
     assert response.status_code == 302, text_of(response)
     return client
+
+
+def stocked_shop(world, community, products):
+    """A supermarket with products in stock, through the market operations (as an administrator)."""
+    from service.auth.access import Principal
+    from service.auth.models import Role
+    from service.market.operations import create_product, receive_stock
+
+    shop = world.supermarket(community)
+    admin = Principal(role=Role.ADMIN, community_id=community.id)
+
+    def work(s):
+        made = [create_product(s, admin, supermarket_id=shop.id, sku=sku, name=name, price=price)
+                for sku, name, price, _stock in products]
+        receive_stock(s, admin, supermarket_id=shop.id, kind="donation", source="爱心企业",
+                      lines=[{"product_id": p.id, "quantity": row[3]} for p, row in zip(made, products, strict=True) if row[3]])
+        return made
+
+    return shop, world._run(work)

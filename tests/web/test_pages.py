@@ -109,3 +109,16 @@ def test_language_switch_is_kept_for_the_next_pages(app, world):
     browser.get("/lang/en?next=/me")
     html = text_of(browser.get("/me"))
     assert 'lang="en"' in html and "Green coins" in html
+
+
+def test_resident_sees_the_catalogue_of_their_community_without_exact_stock(app, world):
+    from tests.web.pages import stocked_shop
+
+    community = world.community()
+    stocked_shop(world, community, [("OIL1", "食用油", 30, 5), ("SOAP", "肥皂", 5, 0)])
+    other = world.community()
+    stocked_shop(world, other, [("TEA", "茶叶", 9, 3)])
+    browser = resident_browser(app, world.member(community))
+    html = text_of(browser.get("/me/catalogue"))
+    assert "食用油" in html and "肥皂" in html and "售罄" in html
+    assert "茶叶" not in html
