@@ -40,10 +40,13 @@ DAY_TOTAL_MINUTES = 16 * 60
 def _insert_alert(session: Session, **values) -> bool:
     """Insert unless its dedupe key exists; True when new."""
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    result = session.execute(
-        module.insert(FraudAlert.__table__).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    return bool(result.rowcount)
+    inserted = session.execute(
+        module.insert(FraudAlert.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(FraudAlert.id)
+    ).scalar()
+    return inserted is not None
 
 
 def _frequent_crediting(session: Session, business_date: dt.date, timezone: str) -> int:
