@@ -181,7 +181,7 @@ def update_product(session: Session, principal: Principal, product_id: int, chan
 
 
 def list_products(
-    session: Session, principal: Principal, *, supermarket_id: int | None, include_inactive: bool
+    session: Session, principal: Principal, *, supermarket_id: int | None = None, include_inactive: bool = False
 ) -> list[Product]:
     query = select(Product).order_by(Product.supermarket_id, Product.sku)
     if supermarket_id is not None:
@@ -202,7 +202,7 @@ def availability(stock: int) -> str:
     return "few_left" if stock <= FEW_LEFT_AT else "in_stock"
 
 
-def catalogue(session: Session, principal: Principal, *, supermarket_id: int | None) -> list[dict]:
+def catalogue(session: Session, principal: Principal, *, supermarket_id: int | None = None) -> list[dict]:
     """Active products of the active supermarkets the caller's community has, without exact stock."""
     query = (
         select(Product, Supermarket.name)
@@ -424,7 +424,9 @@ def get_stock_receipt(session: Session, principal: Principal, receipt_id: int) -
     return receipt
 
 
-def list_stock_receipts(session: Session, principal: Principal, *, supermarket_id: int | None, limit: int, before: int | None):
+def list_stock_receipts(
+    session: Session, principal: Principal, *, supermarket_id: int | None = None, limit: int = 50, before: int | None = None
+) -> list[StockReceipt]:
     query = select(StockReceipt).order_by(StockReceipt.id.desc()).limit(limit)
     query = _scope_to_supermarkets(query, StockReceipt, principal, supermarket_id, session)
     if before is not None:

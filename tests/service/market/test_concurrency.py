@@ -1,0 +1,198 @@
+"""Real threads against PostgreSQL: baskets racing for the last stock and the last coins, refunds
+racing for the same line. Stock and coins never go negative, every success is fully recorded,
+every failure leaves nothing."""
+
+from __future__ import annotations
+
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+import ledger
+from service import create_app
+from service.market.models import Product, Redemption, RedemptionLine, StockMovement
+from tests.factories import Caller, World
+from tests.service.market.conftest import Shop
+
+pytestmark = pytest.mark.postgres
+THREADS = 20
+
+
+@pytest.fixture
+def pg_app(pg_url):
+    app = create_app({"DATABASE_URL": pg_url, "TESTING": True, "SECRET_KEY": "test-secret", "REDIS_URL": None})
+    yield app
+    app.extensions["greencoin_db"][0].dispose()
+
+
+@pytest.fixture
+def pg_shop(pg_app):
+    world = World(pg_app)
+    community = world.community()
+    supermarket = world.supermarket(community)
+    household = world.household(community)
+    shop = Shop(
+        world=world, community=community, supermarket=supermarket, admin=world.admin(community),
+        cashier=world.staff("cashier", supermarket=supermarket), household=household,
+        member=world.member(community, household=household), products={},
+    )
+    return shop
+
+
+def _race(app, caller: Caller, requests: list[tuple[str, dict, str]]):
+    """Send every (path, body, key) at once, one test client per thread; return the responses."""
+    barrier = threading.Barrier(len(requests))
+
+    def send(request):
+        path, body, key = request
+        client = Caller(app.test_client(), caller.token, caller.id)
+        barrier.wait()
+        response = client.post(path, body, key=key)
+        return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(send, requests))
+
+
+def _sound(shop: Shop) -> None:
+    assert shop.world.invariants() == {}
+    assert shop.market_sound() == []
+
+    def negatives(s):
+        return (
+            s.scalar(select(func.count()).select_from(Product).where(Product.stock < 0)),
+            s.scalar(select(func.count()).select_from(ledger.Account).where(
+                ledger.Account.track_balance.is_(True), ledger.Account.balance < 0)),
+        )
+
+    assert shop.world._run(negatives) == (0, 0)
+
+
+def _counts(shop: Shop) -> dict:
+    def work(s):
+        return {
+            "transactions": s.scalar(select(func.count()).select_from(ledger.Transaction)),
+            "redemptions": s.scalar(select(func.count()).select_from(Redemption)),
+            "lines": s.scalar(select(func.count()).select_from(RedemptionLine)),
+            "movements": s.scalar(select(func.count()).select_from(StockMovement)),
+        }
+
+    return shop.world._run(work)
+
+
+def test_baskets_racing_for_the_last_units_never_oversell(pg_app, pg_shop):
+    shop = pg_shop
+    shop.add_product("LAST", 3, 7, name="最后几袋米")
+    members = []
+    for n in range(THREADS):
+        member = shop.world.member(shop.community, name=f"居民{n}")
+        shop.world.credit(member, 100)
+        members.append(member)
+    before = _counts(shop)
+    rng = random.Random(7)
+    wanted = [rng.choice([1, 2]) for _ in members]
+    requests = [
+        ("/api/v1/redemptions", {"supermarket_id": shop.supermarket.id, "member_id": m.id,
+                                 "lines": [{"sku": "LAST", "quantity": q}]}, f"last-{m.id}")
+        for m, q in zip(members, wanted, strict=True)
+    ]
+    results = _race(pg_app, shop.cashier, requests)
+    ok = [(i, body) for i, (status, body) in enumerate(results) if status == 201]
+    refused = [(status, body) for status, body in results if status != 201]
+    assert all(s == 409 and b["error"]["code"] == "basket_refused" for s, b in refused), refused
+    assert all(b["error"]["details"]["lines"][0]["code"] == "out_of_stock" for _, b in refused)
+    sold = sum(wanted[i] for i, _ in ok)
+    assert ok and sold <= 7 and shop.stock("LAST") == 7 - sold >= 0
+    succeeded = {i for i, _ in ok}
+    # nobody was refused while enough stock remained for them
+    assert shop.stock("LAST") < min(q for i, q in enumerate(wanted) if i not in succeeded)
+    for i, body in ok:  # every success fully recorded, every refusal left its wallet untouched
+        assert shop.world.balance(members[i]) == 100 - 3 * wanted[i] == body["balance_after"]
+    assert all(shop.world.balance(m) == 100 for i, m in enumerate(members) if i not in succeeded)
+    after = _counts(shop)
+    assert after["transactions"] - before["transactions"] == len(ok)
+    assert after["redemptions"] - before["redemptions"] == len(ok) == after["movements"] - before["movements"]
+    _sound(shop)
+
+
+def test_baskets_racing_for_one_wallets_last_coins_never_overdraw(pg_app, pg_shop):
+    shop = pg_shop
+    shop.add_product("SOAP", 10, 1000)
+    shop.world.credit(shop.member, 55)
+    requests = [
+        ("/api/v1/redemptions", {"member_id": shop.member.id, "lines": [{"sku": "SOAP", "quantity": 1}]}, f"coin-{n}")
+        for n in range(THREADS)
+    ]
+    results = _race(pg_app, shop.cashier, requests)
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] * 5 + [409] * (THREADS - 5)
+    refused = [body for status, body in results if status == 409]
+    assert all(b["error"]["details"]["wallet"]["code"] == "insufficient_balance" for b in refused)
+    assert shop.world.balance(shop.member) == 5 and shop.stock("SOAP") == 995
+    assert sorted(body["balance_after"] for status, body in results if status == 201) == [5, 15, 25, 35, 45]
+    _sound(shop)
+
+
+def test_mixed_baskets_on_a_shared_household_wallet_stay_consistent(pg_app, pg_shop):
+    shop = pg_shop
+    stock = {"RICE": 6, "OIL": 4, "EGG": 9}
+    prices = {"RICE": 30, "OIL": 20, "EGG": 8}
+    for sku in stock:
+        shop.add_product(sku, prices[sku], stock[sku])
+    family = [shop.world.member(shop.community, household=shop.household, name=f"家人{n}") for n in range(4)]
+    shop.world.credit(shop.household, 300)
+    rng = random.Random(11)
+    requests = []
+    for n in range(24):
+        skus = rng.sample(sorted(stock), rng.randint(1, 3))
+        requests.append((
+            "/api/v1/redemptions",
+            {"member_id": family[n % 4].id, "paid_from": "household",
+             "lines": [{"sku": sku, "quantity": rng.randint(1, 3)} for sku in skus]},
+            f"mixed-{n}",
+        ))
+    results = _race(pg_app, shop.cashier, requests)
+    assert all(status in (201, 409) for status, _ in results), results
+    ok = [body for status, body in results if status == 201]
+    spent = sum(b["total"] for b in ok)
+    assert ok and shop.world.balance(shop.household) == 300 - spent >= 0
+    for sku in stock:
+        out = sum(ln["quantity"] for b in ok for ln in b["lines"] if ln["sku"] == sku)
+        assert shop.stock(sku) == stock[sku] - out >= 0
+    _sound(shop)
+
+
+def test_refunds_racing_for_the_same_line_refund_it_once(pg_app, pg_shop):
+    shop = pg_shop
+    shop.add_product("TOWEL", 12, 10)
+    shop.world.credit(shop.member, 100)
+    basket = shop.basket(("TOWEL", 3)).json
+    line = basket["lines"][0]["id"]
+    requests = [
+        (f"/api/v1/redemptions/{basket['id']}/refund",
+         {"reason": f"退货{n}", "lines": [{"line_id": line, "quantity": 2}]} if n % 2 else {"reason": f"整单{n}"},
+         f"refund-{n}")
+        for n in range(16)
+    ]
+    results = _race(pg_app, shop.cashier, requests)
+    statuses = [status for status, _ in results]
+    assert statuses.count(201) == 1 and statuses.count(409) == 15, results
+    refunded = next(body for status, body in results if status == 201)["total"]
+    assert shop.world.balance(shop.member) == 100 - 36 + refunded
+    assert shop.stock("TOWEL") == 10 - 3 + refunded // 12
+    _sound(shop)
+
+
+def test_the_same_basket_sent_by_many_threads_with_one_key_posts_once(pg_app, pg_shop):
+    shop = pg_shop
+    shop.add_product("EGG", 8, 50)
+    shop.world.credit(shop.member, 100)
+    body = {"member_id": shop.member.id, "lines": [{"sku": "EGG", "quantity": 2}]}
+    results = _race(pg_app, shop.cashier, [("/api/v1/redemptions", body, "same-key")] * 16)
+    assert {status for status, _ in results} == {201}
+    assert len({b["id"] for _, b in results}) == 1
+    assert shop.world.balance(shop.member) == 84 and shop.stock("EGG") == 48
+    _sound(shop)
