@@ -27,7 +27,8 @@ def _login_limit() -> str:
 
 
 def _login_key() -> str:
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}  # a JSON list or number is refused by the schema
     who = body.get("username") or body.get("card_code") or ""
     return f"{request.remote_addr}|{str(who)[:64]}"
 
