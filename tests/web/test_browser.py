@@ -154,3 +154,42 @@ def test_cashier_refunds_a_basket_and_the_coins_come_back(new_page, live_world):
     assert counter.get_by_test_id("coins-taken").inner_text() == "40"
     assert live_world.balance(member) == 30
     assert live_world.invariants() == {}
+
+
+def test_administrator_downloads_the_monthly_disclosure(new_page, live_world, tmp_path):
+    import openpyxl
+
+    from service.auth.access import Principal
+    from service.auth.models import Role
+    from service.conduct.operations import create_award, seed_default_indicators
+
+    community = live_world.community()
+    station = live_world.station(community)
+    member = live_world.member(community, name="钱多多")
+    admin = live_world.admin(community)
+
+    def award(s):
+        indicators = seed_default_indicators(s, community.id)
+        blood = next(i for i in indicators if i.code == "PW-BLOOD")
+        who = Principal(role=Role.ADMIN, staff_id=admin.id, community_id=community.id)
+        create_award(s, who, indicator_id=blood.id, member_id=member.id, note="献血", station_id=station.id)
+
+    live_world._run(award)
+    page = new_page(viewport={"width": 1024, "height": 900})
+    sign_in_staff(page, admin)
+    page.get_by_role("navigation").get_by_role("link", name="积分公示").click()
+    sheet = page.get_by_test_id("disclosure")
+    assert "钱*多" in sheet.inner_text() and "无偿献血" in sheet.inner_text()
+    screenshot(page, "disclosure")
+    with page.expect_download() as csv_download:
+        page.get_by_test_id("download-csv").click()
+    csv_path = tmp_path / "disclosure.csv"
+    csv_download.value.save_as(csv_path)
+    text = csv_path.read_text(encoding="utf-8-sig")
+    assert "钱*多" in text and "钱多多" not in text
+    with page.expect_download() as xlsx_download:
+        page.get_by_test_id("download-xlsx").click()
+    xlsx_path = tmp_path / "disclosure.xlsx"
+    xlsx_download.value.save_as(xlsx_path)
+    rows = list(openpyxl.load_workbook(xlsx_path)["积分公示"].iter_rows(values_only=True))
+    assert any(row[2] == "钱*多" and row[5] == 20 for row in rows)

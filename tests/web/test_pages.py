@@ -4,7 +4,7 @@ resident page, the office pages and friendly errors in both languages."""
 from __future__ import annotations
 
 from ledger import Unit
-from tests.web.pages import hidden_fields, post_form, resident_browser, staff_browser, text_of
+from tests.web.pages import hidden_fields, post_form, resident_browser, staff_browser, stocked_shop, text_of
 
 
 def test_root_redirects_to_a_sign_in_page_with_both_choices(client):
@@ -112,7 +112,6 @@ def test_language_switch_is_kept_for_the_next_pages(app, world):
 
 
 def test_resident_sees_the_catalogue_of_their_community_without_exact_stock(app, world):
-    from tests.web.pages import stocked_shop
 
     community = world.community()
     stocked_shop(world, community, [("OIL1", "食用油", 30, 5), ("SOAP", "肥皂", 5, 0)])
@@ -122,3 +121,99 @@ def test_resident_sees_the_catalogue_of_their_community_without_exact_stock(app,
     html = text_of(browser.get("/me/catalogue"))
     assert "食用油" in html and "肥皂" in html and "售罄" in html
     assert "茶叶" not in html
+
+
+PAGES = {
+    "admin": ["/office", "/office/settings", "/office/places", "/office/staff", "/office/members",
+              "/office/indicators", "/office/catalogue", "/office/disclosure", "/office/reconciliation",
+              "/office/alerts", "/desk/members"],
+    "supervisor": ["/office", "/office/settings", "/office/places", "/office/staff", "/office/members",
+                   "/office/indicators", "/office/catalogue", "/office/disclosure", "/office/reconciliation",
+                   "/office/alerts"],
+    "station_staff": ["/desk", "/desk/members", "/desk/hours", "/desk/pending", "/desk/conduct"],
+    "cashier": ["/counter", "/counter/refunds", "/counter/close-out"],
+    "resident": ["/me", "/me/statement", "/me/card", "/me/catalogue"],
+}
+
+
+def test_every_page_of_every_role_opens_in_chinese_and_in_english(app, world):
+    community = world.community()
+    station = world.station(community)
+    shop, _products = stocked_shop(world, community, [("OIL1", "食用油", 30, 5)])
+    member = world.member(community)
+    browsers = {
+        "admin": staff_browser(app, world.admin(community)),
+        "supervisor": staff_browser(app, world.staff("supervisor", community=community)),
+        "station_staff": staff_browser(app, world.staff("station_staff", station=station)),
+        "cashier": staff_browser(app, world.staff("cashier", supermarket=shop)),
+        "resident": resident_browser(app, member),
+    }
+    for role, paths in PAGES.items():
+        browser = browsers[role]
+        for lang, marker in (("en", 'lang="en"'), ("zh", 'lang="zh-CN"')):
+            browser.get(f"/lang/{lang}")
+            for path in paths:
+                response = browser.get(path)
+                assert response.status_code == 200, (role, lang, path)
+                assert marker in text_of(response), (role, lang, path)
+
+
+def test_supervisor_flags_an_award_and_the_administrator_reverses_it(app, world):
+    from service.auth.access import Principal
+    from service.auth.models import Role
+    from service.conduct.operations import create_award, seed_default_indicators
+
+    community = world.community()
+    member = world.member(community, name="吴一凡")
+    admin_caller = world.admin(community)
+
+    def award(s):
+        blood = next(i for i in seed_default_indicators(s, community.id) if i.code == "PW-BLOOD")
+        who = Principal(role=Role.ADMIN, staff_id=admin_caller.id, community_id=community.id)
+        return create_award(s, who, indicator_id=blood.id, member_id=member.id, note="献血").id
+
+    award_id = world._run(award)
+    assert world.balance(member) == 20
+    supervisor = staff_browser(app, world.staff("supervisor", community=community))
+    page = text_of(supervisor.get("/office/disclosure"))
+    assert f'name="award_id" value="{award_id}"' in page
+    response = supervisor.post(
+        "/office/disclosure", data={**hidden_fields(page), "award_id": award_id, "reason": "没有献血证明"}
+    )
+    assert response.status_code == 302
+    admin = staff_browser(app, admin_caller)
+    alerts = text_of(admin.get("/office/alerts"))
+    assert "没有献血证明" in alerts
+    flag_id = int(alerts.split('name="flag_id" value="')[1].split('"')[0])
+    response = admin.post(
+        "/office/alerts", data={**hidden_fields(alerts), "flag_id": flag_id, "decision": "reverse", "note": "核实无证明"}
+    )
+    assert response.status_code == 302
+    assert world.balance(member) == 0
+    assert world.invariants() == {}
+
+
+def test_admin_adds_an_indicator_and_a_bad_point_value_is_explained(app, world):
+    community = world.community()
+    admin = staff_browser(app, world.admin(community))
+    response = post_form(admin, "/office/indicators", {"code": "X-1", "name": "测试", "category": "environment", "points": "0"})
+    assert response.status_code == 422
+    assert 'value="X-1"' in text_of(response)
+    response = post_form(admin, "/office/indicators", {"code": "X-1", "name": "测试", "category": "environment", "points": "7"})
+    assert response.status_code == 302
+    assert "X-1" in text_of(admin.get("/office/indicators"))
+
+
+def test_disclosure_xlsx_and_csv_mask_names(app, world):
+    import io
+
+    import openpyxl
+
+    community = world.community()
+    admin = staff_browser(app, world.admin(community))
+    month = text_of(admin.get("/office/disclosure")).split('name="month" value="')[1][:7]
+    response = admin.get(f"/office/disclosure/{month}.xlsx")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["积分公示", "爱心超市", "监督异议"]
+    assert admin.get(f"/office/disclosure/{month}.csv").status_code == 200
