@@ -27,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis down must never stop sign-in or posting: limits then count in this process's memory.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
     api = GreencoinApi(app)
     register_error_handlers(app)

@@ -57,7 +57,7 @@ def register_all(register: Callable = cron.register, *, queue_prefix: str = "") 
             cron=item.cron,
             interval=item.interval,
             job_timeout=item.timeout,
-            name=item.name,
+            name=queue_prefix + item.name,
         )
         for item in SCHEDULE
     ]
