@@ -862,7 +862,8 @@ def refund_redemption(
             )
         )
     session.flush()
-    session.expire_all()  # refunded quantities moved behind the identity map
+    for line in current.values():
+        session.expire(line)  # refunded quantities moved behind the identity map
     return refund
 
 
