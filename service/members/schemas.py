@@ -46,7 +46,8 @@ class MemberCreatedSchema(MemberSchema):
 
 
 class MemberQuerySchema(Schema):
-    community_id = ref_id()
+    # Query strings carry text: a strict integer field would refuse every "?community_id=3".
+    community_id = fields.Integer(validate=validate.Range(min=1, max=2**62))
     card_code = fields.String(validate=validate.Length(max=32))
     phone = fields.String(validate=validate.Length(max=20))
     volunteer_number = fields.String(validate=validate.Length(max=20))
