@@ -204,6 +204,13 @@ def _as_discrepancy(item) -> Discrepancy:
     )
 
 
+def _market_operations():
+    try:
+        return importlib.import_module("service.market.operations")
+    except ModuleNotFoundError:
+        return None
+
+
 def stock_matches_movements(session: Session) -> list[Discrepancy] | None:
     """Stock = receipts − redemptions + refunds, through the market package; ``None`` if it is absent.
 
@@ -212,11 +219,7 @@ def stock_matches_movements(session: Session) -> list[Discrepancy] | None:
     """
     if not inspect(session.connection()).has_table("stock_movements"):
         return None  # the market domain is not installed in this database
-    try:
-        operations = importlib.import_module("service.market.operations")
-    except ModuleNotFoundError:
-        operations = None
-    provided = getattr(operations, "stock_discrepancies", None)
+    provided = getattr(_market_operations(), "stock_discrepancies", None)
     if provided is not None:
         return [_as_discrepancy(d) for d in provided(session)]
     try:
@@ -261,6 +264,9 @@ def verify(session: Session, *, since: Watermarks | None, started: dt.datetime) 
     stock = stock_matches_movements(session)
     if stock is not None:
         checks["stock"] = stock
+        baskets = getattr(_market_operations(), "redemption_discrepancies", None)
+        if baskets is not None:
+            checks["redemptions"] = [_as_discrepancy(d) for d in baskets(session)]
     counts = {
         "transactions": session.scalar(
             select(func.count()).select_from(Transaction).where(Transaction.id > since.transaction_id)

@@ -121,3 +121,25 @@ def test_failed_reconciliation_is_recorded_and_makes_readyz_not_ready(app, world
             run = s.get(JobRun, record.job_run_id)
             assert run.status == "failed" and "1 discrepancies" in run.error
             assert s.get(Reconciliation, record.id).discrepancies[0].check == "stored_balance"
+
+
+def test_changed_stock_is_found(app, world, tamper):
+    from service.market.models import Product, StockMovement
+
+    community = world.community()
+    market = world.supermarket(community)
+    with app.app_context():
+        _, factory = app.extensions["greencoin_db"]
+        with factory() as s:
+            product = Product(supermarket_id=market.id, community_id=community.id, sku="RICE", name="大米", price=30, stock=5)
+            s.add(product)
+            s.flush()
+            s.add(StockMovement(product_id=product.id, supermarket_id=market.id, reason="receipt", quantity=5, stock_after=5))
+            s.commit()
+            product_id = product.id
+    assert _run(app).status == "passed"
+    tamper("UPDATE products SET stock = 9 WHERE id = :p", p=product_id)
+    record = _run(app)
+    assert [(d.check, d.subject, d.expected, d.actual) for d in record.discrepancies] == [
+        ("stock", f"product:{product_id}", "5", "9")
+    ]
