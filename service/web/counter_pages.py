@@ -29,6 +29,7 @@ COUNTER = (Role.CASHIER,)
 
 ERROR_MESSAGES.update(
     {
+        "card_required": _l("Scan or type the card code and press Find first."),
         "member_not_found": _l("No resident of this community has this card."),
         "member_inactive": _l("This resident's card is deactivated."),
         "no_household": _l("This resident belongs to no household."),
@@ -107,6 +108,8 @@ def counter():
     error, problems, values, status, resident = None, [], {}, 200, None
     if request.method == "POST":
         try:
+            if not card_code:
+                raise DomainError("no card", code="card_required")
             try:
                 data = MarketRedemptionCreateSchema().load(
                     {"card_code": card_code, "paid_from": request.form.get("paid_from", "member"),

@@ -6,15 +6,11 @@ available instead of failing; the rules stay in the domains' own operations.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 from types import ModuleType
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy.orm import Session
-
-from ..community.operations import get_community
 
 
 def domain(name: str, module: str = "operations") -> ModuleType | None:
@@ -26,28 +22,17 @@ def domain(name: str, module: str = "operations") -> ModuleType | None:
         raise
 
 
-def next_expiry_date(month_day: str | None, today: dt.date) -> dt.date | None:
-    if not month_day:
+def coins_due_to_expire(session: Session, member) -> dict | None:
+    """Coins that the annual clearing (年度清零) takes soon unless spent, as the jobs domain says."""
+    jobs = domain("jobs", "expiry")
+    if jobs is None:
         return None
-    month, day = (int(p) for p in month_day.split("-"))
-    for year in (today.year, today.year + 1):
-        try:
-            candidate = dt.date(year, month, day)
-        except ValueError:  # 02-29 in a common year
-            candidate = dt.date(year, month, 28)
-        if candidate >= today:
-            return candidate
-    return None
+    from ..jobs.runs import local_today
 
-
-def coins_due_to_expire(session: Session, member, coins: int) -> dict | None:
-    """The next annual clearing (年度清零) date of the community and the coins it would take."""
-    community = get_community(session, member.community_id)
-    today = dt.datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
-    date = next_expiry_date(community.coin_expiry_month_day, today)
-    if date is None:
+    due = jobs.expiring_soon(session, member, local_today(current_app.config["TIMEZONE"]))
+    if not due["expires_on"] or not (due["coins"] or due["household_coins"]):
         return None
-    return {"date": date, "coins": coins}
+    return due
 
 
 def catalogue_for_community(session: Session, principal) -> list[dict] | None:

@@ -86,7 +86,7 @@ def resident_home():
         balance=balance,
         progress=star_progress(balance["lifetime_hours_minutes"], balance["star"]),
         months=monthly_hours(session, member),
-        expiring=coins_due_to_expire(session, member, balance["coins"]),
+        expiring=coins_due_to_expire(session, member),
     )
 
 

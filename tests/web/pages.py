@@ -57,3 +57,20 @@ def stocked_shop(world, community, products):
         return made
 
     return shop, world._run(work)
+
+
+def give_award(world, community, member, *, code: str, admin_id: int, station=None) -> int:
+    """An award through the conduct operations (the community's example indicators)."""
+    from service.auth.access import Principal
+    from service.auth.models import Role
+    from service.conduct.operations import create_award, list_indicators, seed_default_indicators
+
+    def work(s):
+        who = Principal(role=Role.ADMIN, staff_id=admin_id, community_id=community.id)
+        seed_default_indicators(s, community.id)  # a no-op when the community has indicators
+        indicator = next(i for i in list_indicators(s, who, community_id=community.id) if i.code == code)
+        return create_award(
+            s, who, indicator_id=indicator.id, member_id=member.id, note="测试", station_id=station.id if station else None
+        ).id
+
+    return world._run(work)

@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import PASSWORD, PIN
 from tests.web.conftest import screenshot
-from tests.web.pages import stocked_shop
+from tests.web.pages import give_award, stocked_shop
 
 pytestmark = pytest.mark.browser
 
@@ -121,7 +121,11 @@ def test_a_basket_over_the_balance_is_refused_in_plain_words_and_the_basket_is_k
     live_world.credit(member, 40)
     counter = new_page()
     sign_in_staff(counter, cashier)
+    counter.get_by_test_id("redeem").click()
+    assert "先" in counter.get_by_test_id("error").inner_text()  # no card scanned yet
     counter.fill("#card_code", member.card_code)
+    counter.get_by_role("button", name="查找").click()
+    counter.get_by_test_id("masked-name").wait_for()
     counter.get_by_label("数量 食用油").fill("2")
     counter.get_by_test_id("redeem").click()
     assert "没有兑换" in counter.get_by_test_id("error").inner_text()
@@ -139,6 +143,8 @@ def test_cashier_refunds_a_basket_and_the_coins_come_back(new_page, live_world):
     counter = new_page()
     sign_in_staff(counter, cashier)
     counter.fill("#card_code", member.card_code)
+    counter.get_by_role("button", name="查找").click()
+    counter.get_by_test_id("masked-name").wait_for()
     counter.get_by_label("数量 大米").fill("2")
     counter.get_by_test_id("redeem").click()
     assert counter.get_by_test_id("balance-after").inner_text() == "10"
@@ -159,22 +165,12 @@ def test_cashier_refunds_a_basket_and_the_coins_come_back(new_page, live_world):
 def test_administrator_downloads_the_monthly_disclosure(new_page, live_world, tmp_path):
     import openpyxl
 
-    from service.auth.access import Principal
-    from service.auth.models import Role
-    from service.conduct.operations import create_award, seed_default_indicators
-
     community = live_world.community()
     station = live_world.station(community)
     member = live_world.member(community, name="钱多多")
     admin = live_world.admin(community)
 
-    def award(s):
-        indicators = seed_default_indicators(s, community.id)
-        blood = next(i for i in indicators if i.code == "PW-BLOOD")
-        who = Principal(role=Role.ADMIN, staff_id=admin.id, community_id=community.id)
-        create_award(s, who, indicator_id=blood.id, member_id=member.id, note="献血", station_id=station.id)
-
-    live_world._run(award)
+    give_award(live_world, community, member, code="PW-BLOOD", admin_id=admin.id, station=station)
     page = new_page(viewport={"width": 1024, "height": 900})
     sign_in_staff(page, admin)
     page.get_by_role("navigation").get_by_role("link", name="积分公示").click()

@@ -4,7 +4,15 @@ resident page, the office pages and friendly errors in both languages."""
 from __future__ import annotations
 
 from ledger import Unit
-from tests.web.pages import hidden_fields, post_form, resident_browser, staff_browser, stocked_shop, text_of
+from tests.web.pages import (
+    give_award,
+    hidden_fields,
+    post_form,
+    resident_browser,
+    staff_browser,
+    stocked_shop,
+    text_of,
+)
 
 
 def test_root_redirects_to_a_sign_in_page_with_both_choices(client):
@@ -159,20 +167,11 @@ def test_every_page_of_every_role_opens_in_chinese_and_in_english(app, world):
 
 
 def test_supervisor_flags_an_award_and_the_administrator_reverses_it(app, world):
-    from service.auth.access import Principal
-    from service.auth.models import Role
-    from service.conduct.operations import create_award, seed_default_indicators
-
     community = world.community()
     member = world.member(community, name="吴一凡")
     admin_caller = world.admin(community)
 
-    def award(s):
-        blood = next(i for i in seed_default_indicators(s, community.id) if i.code == "PW-BLOOD")
-        who = Principal(role=Role.ADMIN, staff_id=admin_caller.id, community_id=community.id)
-        return create_award(s, who, indicator_id=blood.id, member_id=member.id, note="献血").id
-
-    award_id = world._run(award)
+    award_id = give_award(world, community, member, code="PW-BLOOD", admin_id=admin_caller.id)
     assert world.balance(member) == 20
     supervisor = staff_browser(app, world.staff("supervisor", community=community))
     page = text_of(supervisor.get("/office/disclosure"))
@@ -217,3 +216,32 @@ def test_disclosure_xlsx_and_csv_mask_names(app, world):
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["积分公示", "爱心超市", "监督异议"]
     assert admin.get(f"/office/disclosure/{month}.csv").status_code == 200
+
+
+def test_resident_is_warned_of_coins_due_to_expire_soon(app, world):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    soon = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date() + dt.timedelta(days=10)
+    community = world.community(coin_expiry_month_day=soon.strftime("%m-%d"))
+    member = world.member(community)
+    world.credit(member, 12)
+    html = text_of(resident_browser(app, member).get("/me"))
+    assert 'data-testid="expiring"' in html and soon.isoformat() in html
+
+
+def test_every_page_declares_who_may_open_it(app):
+    from service.auth.access import declared_access
+
+    pages = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("web.") and rule.endpoint != "web.static"]
+    assert len(pages) > 30
+    undeclared = [rule.rule for rule in pages if declared_access(app.view_functions[rule.endpoint]) is None]
+    assert undeclared == []
+
+
+def test_sign_out_revokes_the_session_token(app, world):
+    community = world.community()
+    admin = staff_browser(app, world.admin(community))
+    page = text_of(admin.get("/office"))
+    assert admin.post("/sign-out", data=hidden_fields(page)).status_code == 302
+    assert admin.get("/office").status_code == 302
