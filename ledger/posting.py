@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -94,10 +94,21 @@ def _account_shapes(session: Session, ids: Sequence[int]) -> dict[int, AccountSh
     return found
 
 
-def _insert_ignoring_conflict(session: Session):
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Transaction.__table__).on_conflict_do_nothing()
+# Statements built once: building and cache-keying ORM statements per posting cost more Python
+# time than the database work (bench/ledger_bench.py). Executed on the session's connection.
+_accounts = Account.__table__
+_UPDATE_BALANCE = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("account_id"))
+    .where(_accounts.c.allow_negative | (_accounts.c.balance + bindparam("delta") >= 0))
+    .values(balance=_accounts.c.balance + bindparam("delta"), version=_accounts.c.version + 1)
+    .returning(_accounts.c.balance, _accounts.c.version)
+)
+_INSERT_ENTRIES = Entry.__table__.insert()
+_INSERT_TRANSACTION = {
+    name: module.insert(Transaction.__table__).on_conflict_do_nothing().returning(Transaction.__table__.c.id)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def request_hash(**payload) -> str:
@@ -189,23 +200,24 @@ def post(
         related_id=related_id,
         lines=[(ln.account_id, shapes[ln.account_id].unit, ln.amount) for ln in lines],
     )
-    tx_id = session.execute(
-        _insert_ignoring_conflict(session)
-        .values(
-            idempotency_key=idempotency_key,
-            request_hash=digest,
-            kind=kind,
-            community_id=community_id,
-            memo=memo,
-            actor_id=actor_id,
-            location=location,
-            details=details,
-            reverses_id=reverses_id,
-            related_id=related_id,
-            created_at=created_at,
-            content_hash=chash,
-        )
-        .returning(Transaction.id)
+    session.flush()  # pending ORM rows of the caller first, as session.execute would autoflush
+    connection = session.connection()
+    tx_id = connection.execute(
+        _INSERT_TRANSACTION[connection.dialect.name],
+        {
+            "idempotency_key": idempotency_key,
+            "request_hash": digest,
+            "kind": kind,
+            "community_id": community_id,
+            "memo": memo,
+            "actor_id": actor_id,
+            "location": location,
+            "details": details,
+            "reverses_id": reverses_id,
+            "related_id": related_id,
+            "created_at": created_at,
+            "content_hash": chash,
+        },
     ).scalar()
     if tx_id is None:
         return _replay(session, idempotency_key, digest, reverses_id)
@@ -216,14 +228,7 @@ def post(
         shape = shapes[line.account_id]
         if not shape.track_balance:
             continue
-        row = session.execute(
-            update(Account)
-            .where(Account.id == line.account_id)
-            .where(Account.allow_negative | (Account.balance + line.amount >= 0))
-            .values(balance=Account.balance + line.amount, version=Account.version + 1)
-            .returning(Account.balance, Account.version)
-            .execution_options(synchronize_session=False)
-        ).first()
+        row = connection.execute(_UPDATE_BALANCE, {"account_id": line.account_id, "delta": line.amount}).first()
         if row is None:
             available = session.scalar(select(Account.balance).where(Account.id == line.account_id))
             raise InsufficientBalance(
@@ -235,8 +240,8 @@ def post(
             )
         balances[line.account_id], versions[line.account_id] = row
 
-    session.execute(
-        Entry.__table__.insert(),
+    connection.execute(
+        _INSERT_ENTRIES,
         [
             {
                 "transaction_id": tx_id,
