@@ -54,6 +54,10 @@ def create_community(session: Session, *, code: str, name: str, **settings) -> C
     for unit in Unit:
         issuance_account(session, community.id, unit)
     expiry_sink(session, community.id)
+    # A new community starts with the field's default categories and example indicators.
+    from ..conduct.operations import seed_default_indicators  # conduct builds on community
+
+    seed_default_indicators(session, community.id)
     return community
 
 
