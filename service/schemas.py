@@ -34,6 +34,11 @@ def ref_id(**kwargs) -> fields.Integer:
 from .errors import ApiErrorSchema as ErrorSchema  # noqa: E402,F401  (re-exported for alt_response)
 
 
+def query_id(**kwargs) -> fields.Integer:
+    """A row id in a query string (not strict: query values arrive as text)."""
+    return fields.Integer(validate=validate.Range(min=1, max=2**62), **kwargs)
+
+
 class PageQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     before = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from ..schemas import coins, ref_id, text
+from ..schemas import coins, query_id, ref_id, text
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", error="1-40 letters, digits, '.', '-' and '_'")
 MAX_LINE_QUANTITY = 1000  # one basket line; a receipt line may bring in more
@@ -12,10 +12,6 @@ MAX_LINES = 100
 MAX_PRICE = 100_000
 LOCAL = ZoneInfo("Asia/Shanghai")  # a period given without an offset is local time
 
-
-def query_id(**kwargs) -> fields.Integer:
-    """A row id in a query string (not strict: query values arrive as text)."""
-    return fields.Integer(validate=validate.Range(min=1, max=2**62), **kwargs)
 
 
 def quantity(maximum: int) -> fields.Integer:

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import PageQuerySchema, ref_id, text
+from ..schemas import PageQuerySchema, query_id, ref_id, text
 
 PHONE = validate.Regexp(r"^\+?\d{5,15}$", error="digits only, 5 to 15")
 PIN = validate.Regexp(r"^\d{4,8}$", error="4 to 8 digits")
@@ -47,7 +47,7 @@ class MemberCreatedSchema(MemberSchema):
 
 class MemberQuerySchema(Schema):
     # Query strings carry text: a strict integer field would refuse every "?community_id=3".
-    community_id = fields.Integer(validate=validate.Range(min=1, max=2**62))
+    community_id = query_id()
     card_code = fields.String(validate=validate.Length(max=32))
     phone = fields.String(validate=validate.Length(max=20))
     volunteer_number = fields.String(validate=validate.Length(max=20))

@@ -1,11 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import ref_id, text
-
-
-def query_id(**kwargs) -> fields.Integer:
-    """A row id in a query string (text there, so not strict)."""
-    return fields.Integer(validate=validate.Range(min=1, max=2**62), **kwargs)
+from ..schemas import query_id, ref_id, text
 
 STATUSES = ["pending", "approved", "rejected", "reversed"]
 MINUTES = validate.Range(min=1, max=24 * 60)
