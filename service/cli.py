@@ -21,7 +21,7 @@ def main() -> None:
 
 
 @main.command("migrate")
-@click.option("--revision", default="heads", show_default=True)
+@click.option("--revision", default="head", show_default=True)
 def migrate_command(revision: str) -> None:
     """Create or upgrade the database schema (Alembic)."""
     from .migrate import upgrade
