@@ -74,6 +74,7 @@ def desk_members():
             error, field_errors, values, status = _("Some fields need attention."), exc.fields, form_values(), 422
         except DomainError as exc:
             error, values, status = error_text(exc), form_values(), exc.status
+        values.pop("pin", None)  # never echo a PIN back into the page
     members = search_members(q)
     if request.headers.get("HX-Request") and request.method == "GET":
         return render_template("desk/_member_results.html", members=members, q=q, mask_phone=mask_phone)
