@@ -63,11 +63,12 @@ def get_account(session: Session, code: str) -> Account:
 
 def balance(session: Session, account_id: int) -> int:
     """O(1) for tracked accounts; checkpoint plus later entries for untracked system accounts."""
-    account = session.get(Account, account_id)
-    if account is None:
+    # A column read, not session.get: an Account loaded earlier in a long-lived session may be stale.
+    row = session.execute(select(Account.track_balance, Account.balance).where(Account.id == account_id)).first()
+    if row is None:
         raise UnknownAccount("no such account", account_id=account_id)
-    if account.track_balance:
-        return account.balance
+    if row.track_balance:
+        return int(row.balance)
     checkpoint = session.execute(
         select(BalanceCheckpoint.upto_entry_id, BalanceCheckpoint.balance)
         .where(BalanceCheckpoint.account_id == account_id)

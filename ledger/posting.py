@@ -26,6 +26,8 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from . import chain
 from .errors import (
@@ -109,6 +111,15 @@ _INSERT_TRANSACTION = {
     name: module.insert(Transaction.__table__).on_conflict_do_nothing().returning(Transaction.__table__.c.id)
     for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+
+
+def _sync_loaded_account(session: Session, account_id: int, balance: int, version: int) -> None:
+    """Balances move by Core UPDATE; an Account already loaded in this session gets the new values
+    so nothing later in the unit of work reads a stale balance."""
+    loaded = session.identity_map.get(identity_key(Account, account_id))
+    if loaded is not None:
+        set_committed_value(loaded, "balance", balance)
+        set_committed_value(loaded, "version", version)
 
 
 def request_hash(**payload) -> str:
@@ -239,6 +250,7 @@ def post(
                 requested=-line.amount,
             )
         balances[line.account_id], versions[line.account_id] = row
+        _sync_loaded_account(session, line.account_id, *row)
 
     connection.execute(
         _INSERT_ENTRIES,

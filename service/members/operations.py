@@ -164,12 +164,12 @@ def member_balance(session: Session, member: Member) -> dict:
     lifetime = lifetime_minutes(session, member)
     return {
         "member_id": member.id,
-        "coins": member_wallet(session, member, Unit.COIN).balance,
-        "hours_minutes": member_wallet(session, member, Unit.HOUR).balance,
+        "coins": ledger.balance(session, member_wallet(session, member, Unit.COIN).id),
+        "hours_minutes": ledger.balance(session, member_wallet(session, member, Unit.HOUR).id),
         "lifetime_hours_minutes": lifetime,
         "star": star_for(lifetime),
         "household_coins": (
-            household_wallet(session, get_household(session, member.household_id)).balance
+            ledger.balance(session, household_wallet(session, get_household(session, member.household_id)).id)
             if member.household_id
             else None
         ),
