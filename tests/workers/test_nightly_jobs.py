@@ -95,9 +95,10 @@ def test_no_expiry_warning_without_an_expiry_date(world):
 
 
 def _indicators(admin, community) -> dict:
-    seeded = admin.post("/api/v1/indicators/defaults", {"community_id": community.id})
-    assert seeded.status_code == 201, seeded.json
-    return {i["code"]: i for i in seeded.json}
+    """The community's default indicators (a new community starts with them), by code."""
+    listed = admin.get(f"/api/v1/indicators?community_id={community.id}")
+    assert listed.status_code == 200, listed.json
+    return {i["code"]: i for i in listed.json}
 
 
 def test_notice_period_awards_are_credited_when_due_unless_disputed(jobs_app, world, query, yesterday, app):
