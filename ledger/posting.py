@@ -106,7 +106,9 @@ _UPDATE_BALANCE = (
     .values(balance=_accounts.c.balance + bindparam("delta"), version=_accounts.c.version + 1)
     .returning(_accounts.c.balance, _accounts.c.version)
 )
-_INSERT_ENTRIES = Entry.__table__.insert()
+# RETURNING makes SQLAlchemy send all entries as one multi-row INSERT ("insertmanyvalues"): one
+# round trip instead of the driver's executemany.
+_INSERT_ENTRIES = Entry.__table__.insert().returning(Entry.__table__.c.id)
 _INSERT_TRANSACTION = {
     name: module.insert(Transaction.__table__).on_conflict_do_nothing().returning(Transaction.__table__.c.id)
     for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
