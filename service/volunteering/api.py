@@ -1,7 +1,5 @@
 """Activities, service records (log, approve, reject, reverse, batch) and certificates."""
 
-import csv
-import io
 
 from flask import request
 from flask.views import MethodView
@@ -144,34 +142,6 @@ class ServiceRecordReversal(MethodView):
         return idempotent({"record_id": record_id, "action": "reverse", **data}, work)
 
 
-CSV_COLUMNS = {
-    "start": "started_at",
-    "end": "ended_at",
-    "开始": "started_at",
-    "结束": "ended_at",
-    "志愿者": "volunteer",
-    "志愿者编号": "volunteer",
-    "活动": "activity",
-    "时长": "minutes",
-    "分钟": "minutes",
-    "备注": "evidence",
-}
-
-
-def _sheet_rows(text: str) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text))
-    rows = []
-    for line in reader:
-        row = {}
-        for key, value in line.items():
-            if key is None or value is None or not str(value).strip():
-                continue
-            name = key.strip().lstrip("\ufeff").lower()
-            row[CSV_COLUMNS.get(name, name)] = value.strip()
-        rows.append(row)
-    return rows
-
-
 BATCH_BODY = {
     "required": True,
     "content": {
@@ -203,7 +173,7 @@ class ServiceRecordBatch(MethodView):
                 text = request.get_data().decode("utf-8-sig")
             except UnicodeDecodeError:
                 raise BadRequest("the sheet must be UTF-8 text", code="invalid_encoding") from None
-            station_id, rows = query["station_id"], _sheet_rows(text)
+            station_id, rows = query["station_id"], operations.parse_sign_in_sheet(text)
         else:
             try:
                 data = BatchSchema().load(request.get_json(silent=True) or {})

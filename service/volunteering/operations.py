@@ -3,8 +3,10 @@ rejection, reversal, sign-in-sheet batches and certificates."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import secrets
 from zoneinfo import ZoneInfo
 
@@ -530,3 +532,32 @@ def list_certificates(session: Session, principal: Principal, member_id: int):
     return session.scalars(
         select(Certificate).where(Certificate.member_id == member.id).order_by(Certificate.id.desc())
     ).all()
+
+
+CSV_COLUMNS = {
+    "start": "started_at",
+    "end": "ended_at",
+    "开始": "started_at",
+    "结束": "ended_at",
+    "志愿者": "volunteer",
+    "志愿者编号": "volunteer",
+    "活动": "activity",
+    "时长": "minutes",
+    "分钟": "minutes",
+    "备注": "evidence",
+}
+
+
+def parse_sign_in_sheet(text: str) -> list[dict]:
+    """Rows of a station's CSV sign-in sheet, with Chinese or English headers mapped to batch fields."""
+    reader = csv.DictReader(io.StringIO(text))
+    rows = []
+    for line in reader:
+        row = {}
+        for key, value in line.items():
+            if key is None or value is None or not str(value).strip():
+                continue
+            name = key.strip().lstrip("\ufeff").lower()
+            row[CSV_COLUMNS.get(name, name)] = value.strip()
+        rows.append(row)
+    return rows

@@ -139,8 +139,12 @@ def desk_hours():
     """Log one service record, or upload a sign-in sheet (CSV) with a result per row."""
     from marshmallow import ValidationError
 
-    from ..volunteering.api import _sheet_rows
-    from ..volunteering.operations import create_batch, create_service_record, list_activities
+    from ..volunteering.operations import (
+        create_batch,
+        create_service_record,
+        list_activities,
+        parse_sign_in_sheet,
+    )
     from ..volunteering.schemas import ServiceRecordCreateSchema
 
     who = principal()
@@ -154,7 +158,7 @@ def desk_hours():
                 if not raw.strip():
                     raise FormInvalid({"sheet": ["Missing data for required field."]})
                 try:
-                    rows = _sheet_rows(raw.decode("utf-8-sig"))
+                    rows = parse_sign_in_sheet(raw.decode("utf-8-sig"))
                 except UnicodeDecodeError:
                     raise FormInvalid({"sheet": ["encoding"]}) from None
                 batch = db.run(lambda s: create_batch(s, who, station_id, rows))
