@@ -49,7 +49,8 @@ def make_engine(url: str, **kwargs) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (a SELECT 1 round trip at every checkout): a connection that turns out dead is
+    # detected by the unit of work's first statement and the work is retried (see ``retrying``).
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
@@ -100,13 +101,18 @@ def retrying(session: Session, work: Callable[[Session], T], *, attempts: int = 
     On any exception the transaction is rolled back, so a refused operation leaves no trace.
     """
     for attempt in range(1, attempts + 1):
+        committing = False
         try:
             result = work(session)
+            committing = True
             session.commit()
             return result
         except Exception as exc:
             session.rollback()
-            if attempt < attempts and is_retryable(exc):
+            # A connection found dead while working (a restarted database, a stale pooled
+            # connection) is retried; one lost during COMMIT is not: its outcome is unknown.
+            dead_before_commit = not committing and getattr(exc, "connection_invalidated", False)
+            if attempt < attempts and (is_retryable(exc) or dead_before_commit):
                 log.info("retrying unit of work after %s (attempt %d)", type(exc).__name__, attempt)
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
                 continue
