@@ -25,7 +25,7 @@ from .errors import (
     UnknownAccount,
 )
 from .models import Account, AccountType, Base, Entry, Transaction, Unit, UTCDateTime, utcnow
-from .posting import Line, Posted, lock_accounts, post, reverse
+from .posting import Line, Posted, lock_accounts, post, posting_time, reverse
 
 __all__ = [
     "Account", "AccountType", "AlreadyReversed", "Base", "Entry", "IdempotencyConflict",
@@ -33,6 +33,6 @@ __all__ = [
     "RetryableConflict", "StatementLine", "StatementPage", "Transaction", "TransactionNotFound",
     "UTCDateTime", "Unit", "UnknownAccount", "account_code", "balance", "chain_head",
     "checkpoint_system_accounts", "get_account", "lock_accounts", "make_engine",
-    "make_session_factory", "open_account", "post", "retrying", "reverse", "run_in_transaction", "seal",
+    "make_session_factory", "open_account", "post", "posting_time", "retrying", "reverse", "run_in_transaction", "seal",
     "statement", "utcnow",
 ]

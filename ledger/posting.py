@@ -17,9 +17,12 @@ A refused posting raises before commit; the caller's unit of work rolls back, so
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
@@ -124,6 +127,25 @@ def _sync_loaded_account(session: Session, account_id: int, balance: int, versio
         set_committed_value(loaded, "version", version)
 
 
+_posting_time: ContextVar[dt.datetime | None] = ContextVar("ledger_posting_time", default=None)
+
+
+@contextmanager
+def posting_time(moment: dt.datetime) -> Iterator[None]:
+    """Stamp postings made inside the block with ``moment`` instead of the server clock.
+
+    Only for history that happened before it reached the ledger: demo data and opening balances
+    migrated from a scheme's old spreadsheet. Live requests always post at server time.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("posting_time needs a timezone-aware moment")
+    token = _posting_time.set(moment)
+    try:
+        yield
+    finally:
+        _posting_time.reset(token)
+
+
 def request_hash(**payload) -> str:
     return hashlib.sha256(chain.canonical_json(payload).encode()).hexdigest()
 
@@ -199,7 +221,7 @@ def post(
     if unbalanced:
         raise InvalidPosting("entries must sum to zero for each unit", unbalanced=unbalanced)
 
-    created_at = utcnow()
+    created_at = _posting_time.get() or utcnow()
     chash = chain.content_hash(
         idempotency_key=idempotency_key,
         kind=kind,

@@ -191,12 +191,21 @@ def load_demo(*, seed: int = 20261121, residents_per_community: int = 300, month
     if has_data(session):
         raise RuntimeError("the database already has data; demo data goes into an empty database")
     ctx = DemoContext(session=session, rng=rng, now=ledger.utcnow(), months=months, progress=progress)
-    steps = [(0, "city, people and opening balances", lambda c: _foundation(c, residents_per_community))]
+    migrated_at = ctx.now - dt.timedelta(days=months * 30 + 1)  # the day the paper ledger moved over
+
+    def foundation(c: DemoContext) -> None:
+        with ledger.posting_time(migrated_at):
+            _foundation(c, residents_per_community)
+
+    steps = [(0, "city, people and opening balances", foundation)]
     steps += [(m.ORDER, m.__name__.split(".")[1], m.generate) for m in domains.domain_modules("demo")]
     for _order, label, step in tqdm(sorted(steps, key=lambda s: s[0]), desc="demo data", disable=not progress):
         step(ctx)
         session.flush()
         if progress:
             tqdm.write(f"  done: {label}")
+    # Seal the history now: it is back-dated, so reconciliation would count it as late to seal.
+    while ledger.seal(session):
+        pass
     session.commit()
     return demo_logins(session)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
+import ledger
+
 from ..auth.operations import principal_for_staff
 from ..errors import DomainError
 from . import operations
-from .models import Beneficiary
+from .models import Beneficiary, Indicator
 
 ORDER = 20
 
@@ -15,7 +19,9 @@ ORDER = 20
 def generate(ctx) -> None:
     session, rng = ctx.session, ctx.rng
     for community in ctx.communities:
-        indicators = operations.seed_default_indicators(session, community.id)
+        indicators = session.scalars(
+            select(Indicator).where(Indicator.community_id == community.id, Indicator.active.is_(True)).order_by(Indicator.id)
+        ).all()  # a new community starts with the default indicators
         staff = next(principal_for_staff(s) for s in ctx.staff["station_staff"] if s.community_id == community.id)
         admin = ctx.admin_principal(community.id)
         members = [m for m in ctx.members if m.community_id == community.id]
@@ -33,7 +39,8 @@ def generate(ctx) -> None:
                 else {"member_id": rng.choice(members).id}
             )
             try:
-                with session.begin_nested():
+                awarded_at = dt.datetime.combine(day, dt.time(4, 0), tzinfo=dt.UTC)  # 12:00 in Shanghai
+                with session.begin_nested(), ledger.posting_time(awarded_at):
                     made.append(
                         operations.create_award(
                             session, staff, indicator_id=indicator.id, note=f"{indicator.name}（{day:%m月%d日}）",

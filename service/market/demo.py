@@ -125,7 +125,7 @@ def _baskets(ctx, supermarket, cashier: Principal, days: int) -> list:
         if not lines:
             continue  # this resident has too few coins today
         try:
-            with session.begin_nested():
+            with session.begin_nested(), ledger.posting_time(moment):
                 made.append(operations.redeem(
                     session, cashier, supermarket_id=supermarket.id, member_id=member.id, paid_from=paid_from,
                     lines=lines, idempotency_key=f"demo:redemption:{supermarket.id}:{n}", at=moment,
@@ -141,10 +141,12 @@ def _refund(ctx, cashier: Principal, made: list, *, whole: bool) -> None:
         return
     redemption = ctx.rng.choice(candidates)
     line = redemption.lines[0]
-    operations.refund_redemption(
-        ctx.session, cashier, redemption_id=redemption.id,
-        reason="商品破损，整单退回" if whole else "居民拿错了商品",
-        idempotency_key=f"demo:refund:{redemption.id}",
-        lines=None if whole else [{"line_id": line.id, "quantity": line.quantity}],
-        at=redemption.created_at + dt.timedelta(minutes=ctx.rng.randint(5, 90)),
-    )
+    refunded_at = redemption.created_at + dt.timedelta(minutes=ctx.rng.randint(5, 90))
+    with ledger.posting_time(refunded_at):
+        operations.refund_redemption(
+            ctx.session, cashier, redemption_id=redemption.id,
+            reason="商品破损，整单退回" if whole else "居民拿错了商品",
+            idempotency_key=f"demo:refund:{redemption.id}",
+            lines=None if whole else [{"line_id": line.id, "quantity": line.quantity}],
+            at=refunded_at,
+        )

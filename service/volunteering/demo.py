@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ledger
+
 from ..auth.access import Principal
 from ..auth.models import Role
 from ..auth.operations import principal_for_staff
@@ -66,14 +68,16 @@ def generate(ctx) -> None:
         for record, check in made:
             if ctx.now - record.ended_at < dt.timedelta(days=5) and rng.random() < 0.6:
                 continue  # recent ones still wait for a second pair of eyes
-            operations.approve_service_record(session, check, record.id, now=record.ended_at + dt.timedelta(days=1))
+            reviewed = record.ended_at + dt.timedelta(days=1)
+            with ledger.posting_time(reviewed):
+                operations.approve_service_record(session, check, record.id, now=reviewed)
         pending = [r for r, _ in made if r.status == "pending"]
         if pending:
             operations.reject_service_record(session, admin, pending[0].id, reason="签到表上无此人签名")
         approved = [r for r, _ in made if r.status == "approved"]
-        operations.reverse_service_record(
-            session, admin, approved[len(approved) // 2].id, reason="重复登记，已在另一站点记录"
-        )
+        duplicate = approved[len(approved) // 2]
+        with ledger.posting_time(min(duplicate.ended_at + dt.timedelta(days=3), ctx.now)):
+            operations.reverse_service_record(session, admin, duplicate.id, reason="重复登记，已在另一站点记录")
         late_member = rng.choice(volunteers)
         late_start = (ctx.now - dt.timedelta(days=20)).replace(hour=1, minute=0, second=0, microsecond=0)
         operations.create_service_record(
