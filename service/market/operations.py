@@ -1043,12 +1043,20 @@ def _masked_names(session: Session, member_ids: set[int]) -> dict[int, str]:
 
 
 MAX_PERIOD = dt.timedelta(days=366)
+# Reports cover days in this range; beyond it local/UTC conversions overflow the calendar.
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
+def _within_calendar(*days: dt.date) -> None:
+    if any(not FIRST_DAY <= day <= LAST_DAY for day in days):
+        raise Invalid(f"dates run from {FIRST_DAY} to {LAST_DAY}", code="invalid_period")
 
 
 def _period(start: dt.datetime | None, end: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
     default_start, default_end = default_period()
-    start = (start or default_start).astimezone(dt.UTC)
-    end = (end or default_end).astimezone(dt.UTC)
+    start, end = start or default_start, end or default_end
+    _within_calendar(start.date(), end.date())
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
     if end <= start:
         raise Invalid("the period must end after it starts", code="invalid_period")
     if end - start > MAX_PERIOD:
@@ -1066,6 +1074,7 @@ def daily_totals(
     today = _local(utcnow()).date()
     last_day = last_day or today
     first_day = first_day or last_day.replace(day=1)
+    _within_calendar(first_day, last_day)
     if last_day < first_day or (last_day - first_day).days > 366:
         raise Invalid("give first_day <= last_day, at most 366 days apart", code="invalid_period")
     start = dt.datetime.combine(first_day, dt.time(), zone).astimezone(dt.UTC)

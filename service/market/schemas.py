@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from ..schemas import coins, query_id, ref_id, text
+from ..schemas import PageQuerySchema, coins, query_id, ref_id, text
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", error="1-40 letters, digits, '.', '-' and '_'")
 MAX_LINE_QUANTITY = 1000  # one basket line; a receipt line may bring in more
@@ -118,10 +118,8 @@ class StockReceiptSchema(Schema):
     lines = fields.List(fields.Nested(StockReceiptLineSchema))
 
 
-class MarketListQuerySchema(Schema):
+class MarketListQuerySchema(PageQuerySchema):
     supermarket_id = query_id()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
 class LookupQuerySchema(Schema):
