@@ -52,7 +52,10 @@ def as_aware(value: dt.datetime) -> dt.datetime:
     """Times without a zone are local (a station's sign-in sheet is written in local time)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=local_timezone())
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 0001-01-01 local is before year 1 in UTC
+        raise Invalid("the time is out of range", code="time_out_of_range", time=value.isoformat()) from None
 
 
 # --- activities ---------------------------------------------------------------------------

@@ -87,6 +87,8 @@ def test_a_community_without_four_eyes_lets_the_recorder_approve(world):
         (at(2, 1), at(2, 2), {"activity_id": 999999, "activity": None}, 422, "unknown_activity"),
         (at(2, 1), at(2, 2), {"station_id": 999999}, 404, "not_found"),
         ("yesterday", at(2, 2), {}, 422, "validation_error"),
+        ("0001-01-01T00:00:00", "0001-01-01T01:00:00", {}, 422, "time_out_of_range"),  # local: before year 1 in UTC
+        ("9999-12-31T20:00:00-12:00", "9999-12-31T21:00:00-12:00", {}, 422, "time_out_of_range"),
         (at(2, 1), at(2, 2), {"unexpected": 1}, 422, "validation_error"),
     ],
 )
