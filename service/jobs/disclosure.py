@@ -30,13 +30,14 @@ from .runs import local_midnight_utc
 
 JOB = "disclosure"
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+YEARS = range(2000, 3000)  # beyond, local midnights overflow the calendar
 
 
 def parse_month(month: str) -> tuple[dt.date, dt.date]:
     """'2026-10' -> (first day, first day of the next month)."""
     match = MONTH.match(month or "")
-    if not match:
-        raise Invalid("a month is written YYYY-MM", code="invalid_month", month=month)
+    if not match or int(match[1]) not in YEARS:
+        raise Invalid("a month is written YYYY-MM, years 2000 to 2999", code="invalid_month", month=month)
     first = dt.date(int(match[1]), int(match[2]), 1)
     return first, (first + dt.timedelta(days=32)).replace(day=1)
 

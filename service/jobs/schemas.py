@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import PageQuerySchema, ref_id, text
+from ..schemas import PageQuerySchema, query_id, ref_id, text
 
 
 class JobRunQuerySchema(PageQuerySchema):
@@ -64,7 +64,7 @@ class FlagResolveSchema(Schema):
 
 
 class FlagQuerySchema(PageQuerySchema):
-    community_id = ref_id()
+    community_id = query_id()
     status = fields.String(validate=validate.OneOf(["open", "kept", "reversed"]), load_default=None)
 
 
@@ -84,7 +84,7 @@ class FlagSchema(Schema):
 
 
 class FraudAlertQuerySchema(PageQuerySchema):
-    community_id = ref_id()
+    community_id = query_id()
     kind = fields.String(validate=validate.Length(max=40), load_default=None)
 
 
