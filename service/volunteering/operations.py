@@ -22,7 +22,7 @@ from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.models import Community, Station
 from ..community.operations import get_community, issuance_account
-from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from ..errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
 from ..members.models import Member
 from ..members.operations import get_member, member_wallet
 from ..privacy import mask_name
@@ -555,12 +555,15 @@ def parse_sign_in_sheet(text: str) -> list[dict]:
     """Rows of a station's CSV sign-in sheet, with Chinese or English headers mapped to batch fields."""
     reader = csv.DictReader(io.StringIO(text))
     rows = []
-    for line in reader:
-        row = {}
-        for key, value in line.items():
-            if key is None or value is None or not str(value).strip():
-                continue
-            name = key.strip().lstrip("\ufeff").lower()
-            row[CSV_COLUMNS.get(name, name)] = value.strip()
-        rows.append(row)
+    try:
+        for line in reader:
+            row = {}
+            for key, value in line.items():
+                if key is None or value is None or not str(value).strip():
+                    continue
+                name = key.strip().lstrip("\ufeff").lower()
+                row[CSV_COLUMNS.get(name, name)] = value.strip()
+            rows.append(row)
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
+        raise BadRequest("the sheet is not readable CSV", code="invalid_csv", reason=str(exc)) from None
     return rows

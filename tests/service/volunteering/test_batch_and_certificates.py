@@ -86,10 +86,12 @@ def test_an_oversized_batch_is_refused_and_writes_nothing(world, desk):
         (b'{"station_id": 1, "rows": []}', "application/json", 422),
         (b'{"station_id": "1", "rows": [{}]}', "application/json", 422),
         (b"\xff\xfe\x00", "text/csv", 400),
+        (b"volunteer,activity\n" + b"x" * 200_000 + b",a\n", "text/csv", 400),  # a cell over csv's field limit
     ],
 )
 def test_malformed_batches_get_a_clear_error(world, desk, body, content_type, status):
-    path = "/api/v1/service-records/batch" + (f"?station_id={desk.station.id}" if b"\xff" in body else "")
+    with_station = b"\xff" in body or len(body) > 1000
+    path = "/api/v1/service-records/batch" + (f"?station_id={desk.station.id}" if with_station else "")
     response = desk.staff1.post(path, data=body, content_type=content_type)
     assert response.status_code == status, response.json
     assert "code" in response.json["error"]
@@ -136,6 +138,9 @@ def test_a_certificate_is_an_immutable_public_snapshot_with_masked_data(world):
 def test_an_unknown_certificate_number_is_not_found(world):
     assert world.client.get("/api/v1/certificates/GC20260101-NOPE").status_code == 404
     assert world.client.get("/api/v1/certificates/" + "x" * 40).status_code == 400
+    for odd in ("GC%00", "%FF%FE", "GC 2026"):  # a NUL byte reached PostgreSQL as a 500
+        response = world.client.get("/api/v1/certificates/" + odd)
+        assert response.status_code == 400 and response.json["error"]["code"] == "invalid_certificate_number"
 
 
 def test_residents_get_their_own_certificates_only(world, desk):
