@@ -1,5 +1,6 @@
 """Activities, service records (log, approve, reject, reverse, batch) and certificates."""
 
+import re
 
 from flask import request
 from flask.views import MethodView
@@ -34,6 +35,7 @@ blp = Blueprint("volunteering", __name__, url_prefix="/api/v1", description="Vol
 
 RECORD_WRITERS = (Role.ADMIN, Role.STATION_STAFF)
 MAX_SHEET_BYTES = 1_000_000
+CERTIFICATE_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")  # as new_certificate_number makes them
 
 
 @blp.route("/stations/<int:station_id>/activities")
@@ -214,6 +216,6 @@ class CertificateByNumber(MethodView):
     @blp.doc(security=[])
     def get(self, number):
         """Anyone can check a certificate by its number; personal data is masked."""
-        if len(number) > 32:
+        if not CERTIFICATE_NUMBER.fullmatch(number):
             raise BadRequest("not a certificate number", code="invalid_certificate_number")
         return operations.certificate_by_number(db.session, number)
