@@ -26,7 +26,7 @@ from ..errors import Invalid, NotFound
 from ..members.models import Household, Member
 from ..privacy import mask_name
 from .models import Disclosure, DisputeFlag, JobRun
-from .runs import local_midnight_utc
+from .runs import local_midnight_utc, local_today
 
 JOB = "disclosure"
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -213,6 +213,9 @@ def publish_for_date(session: Session, business_date: dt.date, timezone: str, ru
     if (business_date + dt.timedelta(days=1)).day != 1:
         return {"communities": 0}
     month = business_date.strftime("%Y-%m")
+    if business_date >= local_today(timezone):
+        # Stored disclosures never change: publishing a month still running would freeze it incomplete.
+        raise ValueError(f"{month} is not over yet; its disclosure is published in the night to the 1st")
     communities = session.scalars(select(Community).order_by(Community.id)).all()
     for community in communities:
         publish(session, community, month, timezone, run)

@@ -6,12 +6,14 @@ import csv
 import datetime as dt
 import io
 
+import pytest
 from sqlalchemy import func, select
 
 import ledger
 from ledger import Transaction, Unit
 from service.community.operations import expiry_sink
 from service.conduct.models import ConductAward
+from service.jobs import disclosure
 from service.jobs.models import FraudAlert, JobRun, StarChange
 from service.jobs.runs import local_today
 from service.volunteering.models import ServiceRecord
@@ -121,7 +123,9 @@ def test_notice_period_awards_are_credited_when_due_unless_disputed(jobs_app, wo
     assert statuses == {awards[0]: "credited", awards[1]: "disputed"}
 
 
-def test_flag_resolution_keep_or_reverse_is_kept_and_shown_in_the_disclosure(jobs_app, world, query, app):
+def test_flag_resolution_keep_or_reverse_is_kept_and_shown_in_the_disclosure(
+    jobs_app, world, query, app, monkeypatch
+):
     community = world.community()
     admin = world.admin(community)
     supervisor = world.staff("supervisor", community=community)
@@ -155,6 +159,8 @@ def test_flag_resolution_keep_or_reverse_is_kept_and_shown_in_the_disclosure(job
     month_end = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     month = today.strftime("%Y-%m")
     assert admin.get(f"/api/v1/disclosures/{community.id}/{month}").status_code == 404
+    # The night to the 1st of next month (a month still running is never published: see below).
+    monkeypatch.setattr(disclosure, "local_today", lambda _tz: month_end + dt.timedelta(days=1))
     assert jobs.publish_disclosures(month_end.isoformat())[0]["counts"]["month"] == month
     body = supervisor.get(f"/api/v1/disclosures/{community.id}/{month}").json
     rows = [(r["kind"], r["name"], r["indicator"], r["points"]) for r in body["rows"]]
@@ -235,3 +241,20 @@ def test_star_change_history_is_never_written_twice_for_a_date(jobs_app, world, 
     jobs.apply_star_tiers(yesterday.isoformat())
     jobs.apply_star_tiers(yesterday.isoformat())
     assert query(lambda s: s.scalar(select(func.count()).select_from(StarChange))) == 1
+
+
+def test_a_month_still_running_is_not_published_and_its_night_still_publishes_it(
+    jobs_app, world, query, app, monkeypatch
+):
+    community = world.community()
+    admin = world.admin(community)
+    today = local_today(app.config["TIMEZONE"])
+    month_end = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    month = today.strftime("%Y-%m")
+    with pytest.raises(ValueError, match="not over yet"):
+        jobs.publish_disclosures(month_end.isoformat())
+    assert admin.get(f"/api/v1/disclosures/{community.id}/{month}").status_code == 404
+    assert _runs(query, "disclosure") == [(month_end, "failed")]  # not done: the real night retries
+    monkeypatch.setattr(disclosure, "local_today", lambda _tz: month_end + dt.timedelta(days=1))
+    assert jobs.publish_disclosures(month_end.isoformat())[0]["done"] is True
+    assert admin.get(f"/api/v1/disclosures/{community.id}/{month}").status_code == 200
