@@ -1,0 +1,67 @@
+"""``greencoin import-residents`` and ``greencoin import-opening-balances``."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections import Counter
+
+import click
+from tqdm import tqdm
+
+COMMIT_EVERY = 500  # rows per database transaction: progress is kept, the write lock is released
+
+
+def _run_import(path: str, importer, report: str | None) -> None:
+    from .. import create_app
+    from ..extensions import db
+    from .operations import read_csv
+
+    with open(path, encoding="utf-8-sig") as handle:
+        rows = read_csv(handle.read())
+    app = create_app()
+    results = []
+    with app.app_context():
+        session = db.session
+        for n, result in enumerate(tqdm(importer(session, rows), total=len(rows), desc="rows"), start=1):
+            results.append(result)
+            if n % COMMIT_EVERY == 0:
+                session.commit()
+        session.commit()
+    counts = Counter(r["status"] for r in results)
+    click.echo(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "no rows")
+    for result in results:
+        if result["status"] == "error":
+            click.echo(f"  row {result['row']}: {result['code']}: {result['message']}", err=True)
+    if report:
+        columns = sorted({key for r in results for key in r})
+        with open(report, "w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(results)
+    if counts.get("error"):
+        sys.exit(1)
+
+
+@click.command("import-residents")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--report", type=click.Path(dir_okay=False), help="write a CSV with one result per row")
+def import_residents_command(path: str, report: str | None) -> None:
+    """Import residents from a CSV (community_code, name, phone, national_id, household, birth_date)."""
+    from .operations import import_residents
+
+    _run_import(path, import_residents, report)
+
+
+@click.command("import-opening-balances")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--report", type=click.Path(dir_okay=False), help="write a CSV with one result per row")
+def import_opening_balances_command(path: str, report: str | None) -> None:
+    """Import opening balances (community_code, volunteer_number, coins, hours_minutes,
+    lifetime_hours_minutes, note); safe to run again."""
+    from .operations import import_opening_balances
+
+    _run_import(path, import_opening_balances, report)
+
+
+commands = [import_residents_command, import_opening_balances_command]
