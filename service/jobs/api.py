@@ -92,7 +92,10 @@ class ReconciliationById(MethodView):
     @access(*REVIEWERS)
     @blp.response(200, ReconciliationDetailSchema)
     def get(self, reconciliation_id):
-        """One reconciliation with every discrepancy it found."""
+        """One reconciliation with every discrepancy it found (city-wide administrators: the
+        discrepancies name accounts and balances of every community)."""
+        if not current_principal().is_city_admin:
+            raise Forbidden("discrepancies cover the whole city's book: a city-wide administrator reads them")
         record = db.session.get(Reconciliation, reconciliation_id)
         if record is None:
             raise NotFound("reconciliation not found")

@@ -143,3 +143,20 @@ def test_changed_stock_is_found(app, world, tamper):
     assert [(d.check, d.subject, d.expected, d.actual) for d in record.discrepancies] == [
         ("stock", f"product:{product_id}", "5", "9")
     ]
+
+
+def test_discrepancy_details_are_for_city_wide_administrators_only(app, world, tamper):
+    """Discrepancies name accounts and balances of every community: one community's staff see the
+    status and counts, not another community's figures."""
+    _, community_admin, _, _, wallet = _book(world, app)
+    tamper("UPDATE ledger_accounts SET balance = balance + 100 WHERE id = :a", a=wallet)
+    record = _run(app)
+    city_admin = world.admin()
+    detail = city_admin.get(f"/api/v1/reconciliations/{record.id}")
+    assert detail.status_code == 200 and detail.json["discrepancies"][0]["subject"] == f"account:{wallet}"
+    outsider = world.admin(world.community())
+    supervisor = world.staff("supervisor", community=world.community())
+    for caller in (community_admin, outsider, supervisor):
+        assert caller.get(f"/api/v1/reconciliations/{record.id}").status_code == 403
+        listed = caller.get("/api/v1/reconciliations").json
+        assert listed[0]["status"] == "failed" and "discrepancies" not in listed[0]
