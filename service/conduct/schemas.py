@@ -1,7 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import MAX_COINS, coins, ref_id, signed_coins, text
-from ..volunteering.schemas import query_id
+from ..schemas import MAX_COINS, coins, query_id, ref_id, signed_coins, text
+from ..volunteering.schemas import PagedQuerySchema
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
 CATEGORY = validate.Regexp(r"^[a-z0-9_]{1,32}$", error="a category code: lower-case letters, digits and _")
@@ -97,14 +97,12 @@ class AwardSchema(Schema):
     created_at = fields.DateTime()
 
 
-class AwardQuerySchema(Schema):
+class AwardQuerySchema(PagedQuerySchema):
     community_id = query_id()
     member_id = query_id()
     household_id = query_id()
     indicator_id = query_id()
     status = fields.String(validate=validate.OneOf(STATUSES))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class AwardReversalSchema(Schema):

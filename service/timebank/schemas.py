@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import ref_id, text
-from ..volunteering.schemas import query_id
+from ..schemas import query_id, ref_id, text
+from ..volunteering.schemas import PagedQuerySchema
 
 MINUTES = validate.Range(min=1, max=100 * 60)
 
@@ -80,12 +80,10 @@ class ServiceRedemptionSchema(Schema):
     created_at = fields.DateTime()
 
 
-class ServiceRedemptionQuerySchema(Schema):
+class ServiceRedemptionQuerySchema(PagedQuerySchema):
     community_id = query_id()
     member_id = query_id()
     provider_id = query_id()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class RedemptionReversalSchema(Schema):
@@ -119,8 +117,6 @@ class TransferSchema(Schema):
     created_at = fields.DateTime()
 
 
-class TransferQuerySchema(Schema):
+class TransferQuerySchema(PagedQuerySchema):
     community_id = query_id()
     member_id = query_id()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

@@ -6,6 +6,13 @@ STATUSES = ["pending", "approved", "rejected", "reversed"]
 MINUTES = validate.Range(min=1, max=24 * 60)
 
 
+class PagedQuerySchema(Schema):
+    """limit/offset paging for the earning lists (the offset is bounded: a huge one overflowed the database)."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
+
+
 class ActivityCreateSchema(Schema):
     name = text(100)
     name_en = text(100, required=False, min_length=0)
@@ -108,15 +115,13 @@ class RecordReasonSchema(Schema):
     reason = text(500)
 
 
-class ServiceRecordQuerySchema(Schema):
+class ServiceRecordQuerySchema(PagedQuerySchema):
     community_id = query_id()
     station_id = query_id()
     volunteer_id = query_id()
     status = fields.String(validate=validate.OneOf(STATUSES))
     late_entry = fields.Boolean()
     needs_admin = fields.Boolean()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class ServiceRecordSchema(Schema):

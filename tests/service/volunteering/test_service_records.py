@@ -261,3 +261,11 @@ def test_star_thresholds_come_from_configuration(world, desk):
     record = log(desk, at(2, 1), at(2, 3))
     desk.staff2.post(f"/api/v1/service-records/{record['id']}/approve")
     assert desk.admin.get(f"/api/v1/members/{desk.member.id}/balance").json["star"] == 2
+
+
+@pytest.mark.parametrize("path", ["/api/v1/service-records", "/api/v1/conduct-awards", "/api/v1/service-redemptions",
+                                  "/api/v1/hour-transfers"])
+def test_a_huge_page_offset_is_a_clear_error_not_a_database_overflow(world, desk, path):
+    response = desk.admin.get(f"{path}?offset={10**23}")
+    assert response.status_code == 422 and response.json["error"]["code"] == "validation_error", response.json
+    assert desk.admin.get(f"{path}?offset=5&limit=10").status_code == 200
