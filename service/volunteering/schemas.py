@@ -1,9 +1,22 @@
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..schemas import query_id, ref_id, text
 
 STATUSES = ["pending", "approved", "rejected", "reversed"]
 MINUTES = validate.Range(min=1, max=24 * 60)
+
+
+class NoNulSchema(Schema):
+    """Refuses text with a NUL character: PostgreSQL cannot store one (it was a 500, and in a
+    batch it failed every row)."""
+
+    @pre_load
+    def refuse_nul(self, data, **_kwargs):
+        if isinstance(data, dict):
+            bad = {k: ["must not contain a NUL character"] for k, v in data.items() if isinstance(v, str) and "\x00" in v}
+            if bad:
+                raise ValidationError(bad)
+        return data
 
 
 class PagedQuerySchema(Schema):
@@ -13,13 +26,13 @@ class PagedQuerySchema(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
 
 
-class ActivityCreateSchema(Schema):
+class ActivityCreateSchema(NoNulSchema):
     name = text(100)
     name_en = text(100, required=False, min_length=0)
     description = text(1000, required=False, min_length=0)
 
 
-class ActivityUpdateSchema(Schema):
+class ActivityUpdateSchema(NoNulSchema):
     name = text(100, required=False)
     name_en = text(100, required=False, min_length=0)
     description = text(1000, required=False, min_length=0)
@@ -37,7 +50,7 @@ class ActivityQuerySchema(Schema):
     include_inactive = fields.Boolean(load_default=False)
 
 
-class VolunteerRefSchema(Schema):
+class VolunteerRefSchema(NoNulSchema):
     """Name the volunteer one way: id, volunteer number (志愿者编号), card code, or ``volunteer``
     (a sign-in sheet's column holding either a volunteer number or a card code)."""
 
@@ -111,7 +124,7 @@ class BatchResultSchema(Schema):
     rows = fields.List(fields.Nested(BatchRowResultSchema))
 
 
-class RecordReasonSchema(Schema):
+class RecordReasonSchema(NoNulSchema):
     reason = text(500)
 
 

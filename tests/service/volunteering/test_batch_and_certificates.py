@@ -21,6 +21,7 @@ def rows(desk):
         {"volunteer_number": desk.member.volunteer_number, "started_at": "not a time"},
         {"volunteer_number": desk.member.volunteer_number, "activity": "x",
          "started_at": "0001-01-01T00:00", "ended_at": "0001-01-01T01:00"},  # before year 1 in UTC
+        {"volunteer": "V\x00", "activity": "x", "started_at": at(4, 1), "ended_at": at(4, 2)},  # no NUL in PostgreSQL
     ]
 
 
@@ -28,10 +29,10 @@ def test_a_json_batch_gives_a_result_per_row_and_bad_rows_never_block_good_ones(
     response = desk.staff1.post("/api/v1/service-records/batch", {"station_id": desk.station.id, "rows": rows(desk)})
     assert response.status_code == 200, response.json
     result = response.json
-    assert (result["created"], result["exists"], result["error"]) == (2, 0, 4)
-    assert [r["status"] for r in result["rows"]] == ["created", "created", "error", "error", "error", "error"]
+    assert (result["created"], result["exists"], result["error"]) == (2, 0, 5)
+    assert [r["status"] for r in result["rows"]] == ["created", "created", "error", "error", "error", "error", "error"]
     assert [r.get("error", {}).get("code") for r in result["rows"][2:]] == [
-        "unknown_volunteer", "end_not_after_start", "validation_error", "time_out_of_range"
+        "unknown_volunteer", "end_not_after_start", "validation_error", "time_out_of_range", "validation_error"
     ]
     assert count(world, ServiceRecord) == 2
     minutes = sorted(desk.admin.get(f"/api/v1/service-records/{r['service_record_id']}").json["minutes"]
@@ -43,7 +44,7 @@ def test_resubmitting_the_same_sheet_creates_nothing_twice(world, desk):
     body = {"station_id": desk.station.id, "rows": rows(desk)}
     first = desk.staff1.post("/api/v1/service-records/batch", body).json
     second = desk.staff2.post("/api/v1/service-records/batch", body).json
-    assert (second["created"], second["exists"], second["error"]) == (0, 2, 4)
+    assert (second["created"], second["exists"], second["error"]) == (0, 2, 5)
     assert [r.get("service_record_id") for r in second["rows"][:2]] == [r["service_record_id"] for r in first["rows"][:2]]
     assert count(world, ServiceRecord) == 2
 

@@ -90,6 +90,7 @@ def test_a_community_without_four_eyes_lets_the_recorder_approve(world):
         ("0001-01-01T00:00:00", "0001-01-01T01:00:00", {}, 422, "time_out_of_range"),  # local: before year 1 in UTC
         ("9999-12-31T20:00:00-12:00", "9999-12-31T21:00:00-12:00", {}, 422, "time_out_of_range"),
         (at(2, 1), at(2, 2), {"unexpected": 1}, 422, "validation_error"),
+        (at(2, 1), at(2, 2), {"evidence": "a\x00b"}, 422, "validation_error"),  # PostgreSQL stores no NUL
     ],
 )
 def test_hostile_records_are_refused_with_a_clear_error_and_nothing_written(world, desk, start, end, extra, status, code):
