@@ -1160,20 +1160,23 @@ def redemption_discrepancies(session: Session) -> list[Discrepancy]:
             .where(ledger.Account.type == AccountType.SUPERMARKET_TILL.value)
         ).all()
     )
+    # Outer joins: a basket or refund whose lines were all deleted sums to 0 and is found.
     for rid, total, tx_id, lines_sum in session.execute(
         select(Redemption.id, Redemption.total, Redemption.transaction_id, func.sum(RedemptionLine.amount))
-        .join(RedemptionLine, RedemptionLine.redemption_id == Redemption.id)
+        .outerjoin(RedemptionLine, RedemptionLine.redemption_id == Redemption.id)
         .group_by(Redemption.id, Redemption.total, Redemption.transaction_id)
     ):
-        if int(lines_sum) != total or till_amounts.get(tx_id) != total:
-            found.append(Discrepancy("redemption_total", f"redemption:{rid}", total, [int(lines_sum), till_amounts.get(tx_id)]))
+        lines_sum = int(lines_sum or 0)
+        if lines_sum != total or till_amounts.get(tx_id) != total:
+            found.append(Discrepancy("redemption_total", f"redemption:{rid}", total, [lines_sum, till_amounts.get(tx_id)]))
     for fid, total, tx_id, lines_sum in session.execute(
         select(Refund.id, Refund.total, Refund.transaction_id, func.sum(RefundLine.amount))
-        .join(RefundLine, RefundLine.refund_id == Refund.id)
+        .outerjoin(RefundLine, RefundLine.refund_id == Refund.id)
         .group_by(Refund.id, Refund.total, Refund.transaction_id)
     ):
-        if int(lines_sum) != total or till_amounts.get(tx_id) != -total:
-            found.append(Discrepancy("refund_total", f"refund:{fid}", total, [int(lines_sum), till_amounts.get(tx_id)]))
+        lines_sum = int(lines_sum or 0)
+        if lines_sum != total or till_amounts.get(tx_id) != -total:
+            found.append(Discrepancy("refund_total", f"refund:{fid}", total, [lines_sum, till_amounts.get(tx_id)]))
     refunded = (
         select(RefundLine.redemption_line_id, func.sum(RefundLine.quantity).label("q"))
         .group_by(RefundLine.redemption_line_id)
