@@ -1,7 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import MAX_COINS, coins, query_id, ref_id, signed_coins, text
-from ..volunteering.schemas import PagedQuerySchema
+from ..volunteering.schemas import NoNulSchema, PagedQuerySchema
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
 CATEGORY = validate.Regexp(r"^[a-z0-9_]{1,32}$", error="a category code: lower-case letters, digits and _")
@@ -15,7 +15,7 @@ class IndicatorCategorySchema(Schema):
     name_en = fields.String()
 
 
-class IndicatorUpdateSchema(Schema):
+class IndicatorUpdateSchema(NoNulSchema):
     name = text(100, required=False)
     name_en = text(100, required=False, min_length=0)
     category = fields.String(validate=CATEGORY)
@@ -53,7 +53,7 @@ class IndicatorSeedSchema(Schema):
     community_id = ref_id(required=True)
 
 
-class AwardCreateSchema(Schema):
+class AwardCreateSchema(NoNulSchema):
     indicator_id = ref_id(required=True)
     member_id = ref_id()
     household_id = ref_id()
@@ -105,11 +105,11 @@ class AwardQuerySchema(PagedQuerySchema):
     status = fields.String(validate=validate.OneOf(STATUSES))
 
 
-class AwardReversalSchema(Schema):
+class AwardReversalSchema(NoNulSchema):
     reason = text(500)
 
 
-class BudgetCreateSchema(Schema):
+class BudgetCreateSchema(NoNulSchema):
     community_id = ref_id(required=True)
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True, metadata={"description": "inclusive"})

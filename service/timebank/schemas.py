@@ -1,12 +1,12 @@
 from marshmallow import Schema, fields, validate
 
 from ..schemas import query_id, ref_id, text
-from ..volunteering.schemas import PagedQuerySchema
+from ..volunteering.schemas import NoNulSchema, PagedQuerySchema
 
 MINUTES = validate.Range(min=1, max=100 * 60)
 
 
-class ProviderUpdateSchema(Schema):
+class ProviderUpdateSchema(NoNulSchema):
     name = text(100, required=False)
     contact = text(100, required=False, min_length=0)
     description = text(1000, required=False, min_length=0)
@@ -27,7 +27,7 @@ class ProviderQuerySchema(Schema):
     community_id = query_id()
 
 
-class TimebankServiceUpdateSchema(Schema):
+class TimebankServiceUpdateSchema(NoNulSchema):
     name = text(100, required=False)
     name_en = text(100, required=False, min_length=0)
     category = text(32, required=False, min_length=0)
@@ -53,7 +53,7 @@ class TimebankServiceQuerySchema(Schema):
     active = fields.Boolean()
 
 
-class ServiceRedemptionCreateSchema(Schema):
+class ServiceRedemptionCreateSchema(NoNulSchema):
     member_id = ref_id(required=True)
     service_id = ref_id(required=True)
     quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=100))
@@ -86,11 +86,11 @@ class ServiceRedemptionQuerySchema(PagedQuerySchema):
     provider_id = query_id()
 
 
-class RedemptionReversalSchema(Schema):
+class RedemptionReversalSchema(NoNulSchema):
     reason = text(500)
 
 
-class TransferCreateSchema(Schema):
+class TransferCreateSchema(NoNulSchema):
     from_member_id = ref_id(required=True)
     to_member_id = ref_id(required=True)
     minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000 * 60))

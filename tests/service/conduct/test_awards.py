@@ -171,6 +171,7 @@ def test_an_announced_award_is_withdrawn_without_a_posting(world):
         ({"note": None}, 422),
         ({"household_id": 1}, 422),
         ({"indicator_id": "1"}, 422),
+        ({"note": "a\x00b"}, 422),  # PostgreSQL stores no NUL: it was a 500
     ],
 )
 def test_hostile_awards_are_refused_and_write_nothing(world, desk, fields, status):

@@ -106,6 +106,7 @@ def test_giving_hours_to_family_records_the_relation_and_keeps_lifetime_hours(wo
         ({"relation": "friend"}, 422, "invalid_relation"),
         ({"to_member_id": 999999}, 422, "unknown_receiver"),
         ({"to_member_id": "self"}, 422, "validation_error"),
+        ({"note": "a\x00b"}, 422, "validation_error"),  # PostgreSQL stores no NUL: it was a 500
     ],
 )
 def test_hostile_transfers_are_refused_and_write_nothing(world, desk, fields, status, code):
