@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -9,6 +10,8 @@ import sys
 
 import click
 from tqdm import tqdm
+
+from service.jobs.runs import local_today
 
 from . import jobs, runtime
 from .schedule import DEFAULT_QUEUE, NIGHTLY_QUEUE, SCHEDULE
@@ -20,9 +23,26 @@ def _echo(result) -> None:
     click.echo(json.dumps(result, ensure_ascii=False, default=str, indent=2))
 
 
+def _business_date(_ctx, _param, value: str | None) -> str | None:
+    """A business date that is over: a run for today or later would credit awards before their
+    notice period ends, expire coins still being earned, or freeze an incomplete month's disclosure."""
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("give a date as YYYY-MM-DD") from None
+    if day >= local_today(runtime.current().config["TIMEZONE"]):
+        raise click.BadParameter(f"{day} is not over yet; the latest business date is yesterday")
+    return day.isoformat()
+
+
 @click.command("run-job")
 @click.argument("name", type=click.Choice(JOB_NAMES))
-@click.option("--date", "business_date", default=None, help="business date YYYY-MM-DD (default: every date not done, up to yesterday)")
+@click.option(
+    "--date", "business_date", default=None, callback=_business_date,
+    help="a business date YYYY-MM-DD up to yesterday (default: every date not done, up to yesterday)",
+)
 def run_job_command(name: str, business_date: str | None) -> None:
     """Run a scheduled job now (``nightly`` = every nightly job in order), with a progress bar."""
     if name == "seal_chain":
