@@ -71,13 +71,17 @@ def get_station(session: Session, station_id: int) -> Station:
 def create_activity(session: Session, principal: Principal, *, station_id: int, name: str, **fields) -> Activity:
     station = get_station(session, station_id)
     principal.require_station(station.id, station.community_id)
-    taken = select(Activity.id).where(Activity.station_id == station.id, Activity.name == name)
-    if session.scalars(taken).first():
-        raise Conflict("the station already lists this activity", code="activity_exists")
+    _refuse_taken_name(session, station.id, name)
     activity = Activity(community_id=station.community_id, station_id=station.id, name=name, **fields)
     session.add(activity)
     session.flush()
     return activity
+
+
+def _refuse_taken_name(session: Session, station_id: int, name: str) -> None:
+    taken = select(Activity.id).where(Activity.station_id == station_id, Activity.name == name)
+    if session.scalars(taken).first():
+        raise Conflict("the station already lists this activity", code="activity_exists")
 
 
 def list_activities(session: Session, principal: Principal, station_id: int, *, include_inactive=False):
@@ -94,6 +98,8 @@ def update_activity(session: Session, principal: Principal, activity_id: int, ch
     if activity is None:
         raise NotFound("activity not found")
     principal.require_station(activity.station_id, activity.community_id)
+    if changes.get("name") not in (None, activity.name):
+        _refuse_taken_name(session, activity.station_id, changes["name"])
     for key in ("name", "name_en", "description", "active"):
         if key in changes:
             setattr(activity, key, changes[key])

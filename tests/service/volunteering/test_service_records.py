@@ -252,9 +252,12 @@ def test_activities_are_listed_per_station_and_records_can_name_them(world, desk
     assert record["activity_name"] == "助老送餐" and record["activity_id"] == made.json["id"]
     other = world.station(desk.community)
     assert desk.staff1.post(f"/api/v1/stations/{other.id}/activities", {"name": "x"}).status_code == 403
+    desk.staff1.post(f"/api/v1/stations/{desk.station.id}/activities", {"name": "助老"})
+    clash = desk.staff1.patch(f"/api/v1/activities/{made.json['id']}", {"name": "助老"})  # was a bare unique violation
+    assert clash.status_code == 409 and clash.json["error"]["code"] == "activity_exists"
     retired = desk.staff1.patch(f"/api/v1/activities/{made.json['id']}", {"active": False}).json
     assert retired["active"] is False
-    assert desk.staff1.get(f"/api/v1/stations/{desk.station.id}/activities").json == []
+    assert [a["name"] for a in desk.staff1.get(f"/api/v1/stations/{desk.station.id}/activities").json] == ["助老"]
 
 
 def test_star_thresholds_come_from_configuration(world, desk):
