@@ -23,6 +23,7 @@ from ledger.models import utcnow
 
 from ..community.models import Community, Supermarket
 from ..errors import Invalid, NotFound
+from ..market.documents import spreadsheet_cell
 from ..members.models import Household, Member
 from ..privacy import mask_name
 from .models import Disclosure, DisputeFlag, JobRun
@@ -252,21 +253,25 @@ def as_csv(body: dict) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow([f"{body['community_name']} {body['month']} 积分公示 disclosure"])
-    writer.writerow(["日期 date", "类别 kind", "姓名 name", "志愿者编号 volunteer no.", "指标 indicator", "分值 points"])
+
+    def write(row: list) -> None:
+        writer.writerow([spreadsheet_cell(value) for value in row])
+
+    write([f"{body['community_name']} {body['month']} 积分公示 disclosure"])
+    write(["日期 date", "类别 kind", "姓名 name", "志愿者编号 volunteer no.", "指标 indicator", "分值 points"])
     for row in body["rows"]:
-        writer.writerow(
+        write(
             [row["date"], KIND_LABELS.get(row["kind"], row["kind"]), row["name"], row["volunteer_number"] or "",
              row["indicator"], row["points"]]
         )
-    writer.writerow([])
-    writer.writerow(["爱心超市 supermarket", "兑换笔数 redemptions", "兑换绿币 coins", "退货笔数 refunds", "退回绿币 coins refunded", "净额 net"])
+    write([])
+    write(["爱心超市 supermarket", "兑换笔数 redemptions", "兑换绿币 coins", "退货笔数 refunds", "退回绿币 coins refunded", "净额 net"])
     for s in body["supermarkets"]:
-        writer.writerow([s["name"], s["redemptions"], s["coins_redeemed"], s["refunds"], s["coins_refunded"], s["net_coins"]])
-    writer.writerow([])
-    writer.writerow(["异议 flag", "奖励 award", "提出日期 flagged", "理由 reason", "结果 status", "处理日期 resolved", "说明 note"])
+        write([s["name"], s["redemptions"], s["coins_redeemed"], s["refunds"], s["coins_refunded"], s["net_coins"]])
+    write([])
+    write(["异议 flag", "奖励 award", "提出日期 flagged", "理由 reason", "结果 status", "处理日期 resolved", "说明 note"])
     for f in body["flags"]:
-        writer.writerow([f["flag_id"], f["award_id"], f["flagged_on"], f["reason"], f["status"], f["resolved_on"] or "", f["resolution_note"] or ""])
+        write([f["flag_id"], f["award_id"], f["flagged_on"], f["reason"], f["status"], f["resolved_on"] or "", f["resolution_note"] or ""])
     return out.getvalue()
 
 

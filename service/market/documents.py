@@ -60,7 +60,7 @@ def receipt_html(receipt: dict) -> Response:
     return Response(body, mimetype="text/html")
 
 
-def _cell(value):
+def spreadsheet_cell(value):
     # A text cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
@@ -70,7 +70,7 @@ def _cell(value):
 def _csv_response(rows: list[list], filename: str) -> Response:
     buffer = io.StringIO()
     buffer.write("\ufeff")  # so spreadsheet programs read the Chinese names as UTF-8
-    csv.writer(buffer).writerows([[_cell(v) for v in row] for row in rows])
+    csv.writer(buffer).writerows([[spreadsheet_cell(v) for v in row] for row in rows])
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
