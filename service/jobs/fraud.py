@@ -25,6 +25,7 @@ from ledger import AccountType
 from ledger.models import Account, Entry, Transaction
 
 from ..auth.access import Principal
+from .listing import community_page
 from .models import FraudAlert
 from .runs import local_midnight_utc
 
@@ -164,16 +165,5 @@ def scan(session: Session, business_date: dt.date, timezone: str) -> dict:
     }
 
 
-def list_alerts(session: Session, principal: Principal, *, community_id=None, kind=None, limit=50, before=None):
-    query = select(FraudAlert).order_by(FraudAlert.id.desc())
-    if community_id is not None:
-        principal.require_community(community_id, what="community")
-    elif not principal.is_city_admin:
-        community_id = principal.community_id
-    if community_id is not None:
-        query = query.where(FraudAlert.community_id == community_id)
-    if kind:
-        query = query.where(FraudAlert.kind == kind)
-    if before:
-        query = query.where(FraudAlert.id < before)
-    return session.scalars(query.limit(limit)).all()
+def list_alerts(session: Session, principal: Principal, *, kind=None, **page):
+    return community_page(session, principal, FraudAlert, *([FraudAlert.kind == kind] if kind else []), **page)

@@ -18,6 +18,7 @@ from ledger.models import utcnow
 from ..auth.access import Principal
 from ..auth.models import Role
 from ..errors import Conflict, Forbidden, NotFound
+from .listing import community_page
 from .models import DisputeFlag, FlagStatus
 
 
@@ -101,16 +102,5 @@ def resolve_flag(session: Session, principal: Principal, flag_id: int, *, decisi
     return flag
 
 
-def list_flags(session: Session, principal: Principal, *, community_id=None, status=None, limit=50, before=None):
-    query = select(DisputeFlag).order_by(DisputeFlag.id.desc())
-    if community_id is not None:
-        principal.require_community(community_id, what="community")
-    elif not principal.is_city_admin:
-        community_id = principal.community_id
-    if community_id is not None:
-        query = query.where(DisputeFlag.community_id == community_id)
-    if status:
-        query = query.where(DisputeFlag.status == status)
-    if before:
-        query = query.where(DisputeFlag.id < before)
-    return session.scalars(query.limit(limit)).all()
+def list_flags(session: Session, principal: Principal, *, status=None, **page):
+    return community_page(session, principal, DisputeFlag, *([DisputeFlag.status == status] if status else []), **page)
