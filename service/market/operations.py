@@ -891,6 +891,12 @@ def _staff_name(session: Session, staff_id: int | None) -> str | None:
     return session.scalar(select(Staff.name).where(Staff.id == staff_id)) if staff_id else None
 
 
+def _line_view(line: RedemptionLine | RefundLine) -> dict:
+    """What receipts and close-outs show of a basket or refund line."""
+    return {"sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
+            "amount": line.amount}
+
+
 def redemption_receipt(session: Session, redemption: Redemption) -> dict:
     """What the printed receipt shows: no name beyond the masked one, no phone, no card code."""
     supermarket = get_supermarket(session, redemption.supermarket_id)
@@ -903,11 +909,7 @@ def redemption_receipt(session: Session, redemption: Redemption) -> dict:
         "cashier": _staff_name(session, redemption.staff_id),
         "resident": mask_name(member.name),
         "paid_from": redemption.paid_from,
-        "lines": [
-            {"sku": ln.sku, "name": ln.name, "unit": ln.unit, "quantity": ln.quantity,
-             "unit_price": ln.unit_price, "amount": ln.amount}
-            for ln in redemption.lines
-        ],
+        "lines": [{**_line_view(ln), "unit": ln.unit} for ln in redemption.lines],
         "total": redemption.total,
         "balance_after": redemption.balance_after,
         "transaction_id": redemption.transaction_id,
@@ -929,11 +931,7 @@ def refund_receipt(session: Session, refund: Refund) -> dict:
         "cashier": _staff_name(session, refund.staff_id),
         "resident": mask_name(member.name),
         "paid_from": redemption.paid_from,
-        "lines": [
-            {"sku": ln.sku, "name": ln.name, "unit": units.get(ln.redemption_line_id, "件"), "quantity": ln.quantity,
-             "unit_price": ln.unit_price, "amount": ln.amount}
-            for ln in refund.lines
-        ],
+        "lines": [{**_line_view(ln), "unit": units.get(ln.redemption_line_id, "件")} for ln in refund.lines],
         "total": refund.total,
         "balance_after": refund.balance_after,
         "transaction_id": refund.transaction_id,
@@ -988,16 +986,11 @@ def close_out(
         .order_by(Refund.id)
     ).all()
     goods: dict[tuple[str, str], dict] = {}
-    for redemption in redemptions:
-        for ln in redemption.lines:
+    for documents, column, sign in ((redemptions, "out", 1), (refunds, "returned", -1)):
+        for ln in (ln for document in documents for ln in document.lines):
             row = goods.setdefault((ln.sku, ln.name), {"sku": ln.sku, "name": ln.name, "out": 0, "returned": 0, "coins": 0})
-            row["out"] += ln.quantity
-            row["coins"] += ln.amount
-    for refund in refunds:
-        for ln in refund.lines:
-            row = goods.setdefault((ln.sku, ln.name), {"sku": ln.sku, "name": ln.name, "out": 0, "returned": 0, "coins": 0})
-            row["returned"] += ln.quantity
-            row["coins"] -= ln.amount
+            row[column] += ln.quantity
+            row["coins"] += sign * ln.amount
     coins_taken = sum(r.total for r in redemptions)
     coins_refunded = sum(r.total for r in refunds)
     members = _masked_names(session, {r.member_id for r in redemptions})
@@ -1022,15 +1015,13 @@ def close_out(
         "goods": [{**row, "net": row["out"] - row["returned"]} for _, row in sorted(goods.items())],
         "redemptions": [
             {"id": r.id, "number": r.number, "time": _local(r.created_at), "resident": members[r.member_id],
-             "total": r.total, "lines": [{"sku": ln.sku, "name": ln.name, "quantity": ln.quantity,
-                                          "unit_price": ln.unit_price, "amount": ln.amount} for ln in r.lines]}
+             "total": r.total, "lines": [_line_view(ln) for ln in r.lines]}
             for r in redemptions
         ],
         "refunds": [
             {"id": r.id, "number": r.number, "time": _local(r.created_at),
              "resident": members[redemption_members[r.redemption_id]], "total": r.total, "reason": r.reason,
-             "lines": [{"sku": ln.sku, "name": ln.name, "quantity": ln.quantity, "unit_price": ln.unit_price,
-                        "amount": ln.amount} for ln in r.lines]}
+             "lines": [_line_view(ln) for ln in r.lines]}
             for r in refunds
         ],
     }
