@@ -49,6 +49,17 @@ def next_expiry(month_day: str | None, today: dt.date) -> dt.date | None:
     return this_year if this_year >= today else expiry_date(month_day, today.year + 1)
 
 
+def _credited_since(session: Session, account_id: int, cutoff: dt.datetime) -> int:
+    """Coins credited to a wallet at or after ``cutoff``: newer than the expiring ones."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Entry.amount), 0))
+            .join(Transaction, Transaction.id == Entry.transaction_id)
+            .where(Entry.account_id == account_id, Entry.amount > 0, Transaction.created_at >= cutoff)
+        )
+    )
+
+
 def expire_coins(session: Session, business_date: dt.date, timezone: str) -> dict:
     """Post the expiry of every community whose expiry date is ``business_date``."""
     counts = {"communities": 0, "wallets": 0, "coins": 0}
@@ -58,21 +69,6 @@ def expire_coins(session: Session, business_date: dt.date, timezone: str) -> dic
             continue
         counts["communities"] += 1
         sink = expiry_sink(session, community.id)
-        credited_after = dict(
-            session.execute(
-                select(Entry.account_id, func.sum(Entry.amount))
-                .join(Transaction, Transaction.id == Entry.transaction_id)
-                .join(Account, Account.id == Entry.account_id)
-                .where(
-                    Account.community_id == community.id,
-                    Account.unit == Unit.COIN.value,
-                    Account.type.in_(WALLET_TYPES),
-                    Entry.amount > 0,
-                    Transaction.created_at >= cutoff,
-                )
-                .group_by(Entry.account_id)
-            ).all()
-        )
         wallets = session.scalars(
             select(Account.id)
             .where(
@@ -85,7 +81,8 @@ def expire_coins(session: Session, business_date: dt.date, timezone: str) -> dic
         ).all()
         for account_id in wallets:
             balance = ledger.lock_accounts(session, [account_id]).get(account_id, 0)
-            amount = balance - int(credited_after.get(account_id, 0))
+            # Summed under the lock: a credit committed before it is in the balance and counted here.
+            amount = balance - _credited_since(session, account_id, cutoff)
             if amount <= 0:
                 continue
             key = f"coin-expiry:{account_id}:{business_date.isoformat()}"

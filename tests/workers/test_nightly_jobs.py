@@ -15,7 +15,7 @@ from service.community.operations import expiry_sink
 from service.conduct.models import ConductAward
 from service.jobs import disclosure
 from service.jobs.models import FraudAlert, JobRun, StarChange
-from service.jobs.runs import local_today
+from service.jobs.runs import local_midnight_utc, local_today
 from service.volunteering.models import ServiceRecord
 from workers import jobs
 
@@ -86,6 +86,26 @@ def test_coins_earned_after_the_expiry_date_are_kept(jobs_app, world, yesterday)
     world.credit(member, 25)  # credited today, after yesterday's clearing date
     assert jobs.expire_coins(yesterday.isoformat())[0]["counts"] == {"communities": 1, "wallets": 0, "coins": 0}
     assert world.balance(member) == 25
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_coins_earned_while_the_expiry_runs_are_kept(jobs_app, world, yesterday, app, monkeypatch):
+    """A credit that commits after the run summed the late credits but before it locks the wallet
+    (real threads on PostgreSQL) is not expired with the old coins."""
+    community = world.community(coin_expiry_month_day=yesterday.strftime("%m-%d"))
+    member = world.member(community)
+    with ledger.posting_time(local_midnight_utc(yesterday, app.config["TIMEZONE"])):
+        world.credit(member, 50)  # earned on the clearing date: expires
+    original = ledger.lock_accounts
+
+    def credit_then_lock(session, ids):
+        if world.balance(member) == 50:
+            world.credit(member, 7)  # another connection, committed now: after the clearing date
+        return original(session, ids)
+
+    monkeypatch.setattr(ledger, "lock_accounts", credit_then_lock)
+    assert jobs.expire_coins(yesterday.isoformat())[0]["counts"] == {"communities": 1, "wallets": 1, "coins": 50}
+    assert world.balance(member) == 7
 
 
 def test_no_expiry_warning_without_an_expiry_date(world):
