@@ -10,7 +10,8 @@ result is stored afterwards in one short transaction together with its job run: 
 mid-run stores nothing and the rerun starts clean.
 
 *Full* checks everything. *Incremental* checks what is new since the last passed run: transactions
-and entries after its watermarks, the accounts they touched, the chain links after its sealed head.
+and entries after its watermarks, the accounts they touched, the chain links after its sealed head;
+after a failed run it checks everything, so a failed book stays failed until it is sound again.
 Watermarks stop short of transactions younger than ``SETTLE``, because a transaction with a lower
 id may commit after one with a higher id; those are checked again by the next run.
 """
@@ -303,7 +304,9 @@ def run_reconciliation(
     try:
         with snapshot_session(engine) as snapshot:
             since = None
-            if mode == INCREMENTAL:
+            # After a failure an incremental run checks everything again: what was found may sit in
+            # an account with no new entries, and passing over it would turn the alarm off.
+            if mode == INCREMENTAL and getattr(latest(snapshot), "status", PASSED) == PASSED:
                 previous = last_passed(snapshot)
                 if previous is not None:
                     since = Watermarks(

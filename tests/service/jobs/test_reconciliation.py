@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ledger
 from ledger import Unit
 from service.jobs import reconciliation
@@ -160,3 +162,19 @@ def test_discrepancy_details_are_for_city_wide_administrators_only(app, world, t
         assert caller.get(f"/api/v1/reconciliations/{record.id}").status_code == 403
         listed = caller.get("/api/v1/reconciliations").json
         assert listed[0]["status"] == "failed" and "discrepancies" not in listed[0]
+
+
+def test_a_failed_book_stays_failed_until_a_full_check_passes(app, world, tamper, client, monkeypatch):
+    """An incremental run after a failure checks everything again: otherwise a corruption in an
+    account with no new entries would pass the next night and /readyz would turn green."""
+    monkeypatch.setattr(reconciliation, "SETTLE", dt.timedelta(0))  # watermarks reach the newest posting
+    _, _, _, _, wallet = _book(world, app)
+    assert _run(app, "full").status == "passed"
+    tamper("UPDATE ledger_accounts SET balance = balance + 100 WHERE id = :a", a=wallet)
+    assert _run(app, "full").status == "failed"
+    again = _run(app, "incremental")
+    assert again.status == "failed" and again.mode == "full"
+    assert client.get("/readyz").status_code != 200
+    tamper("UPDATE ledger_accounts SET balance = balance - 100 WHERE id = :a", a=wallet)
+    assert _run(app, "incremental").status == "passed"
+    assert _run(app, "incremental").mode == "incremental"
