@@ -1142,7 +1142,8 @@ def stock_discrepancies(session: Session) -> list[Discrepancy]:
 
 def redemption_discrepancies(session: Session) -> list[Discrepancy]:
     """Each basket's and refund's lines add up to its total and to what its ledger transaction
-    moved into (or out of) the till; refunded quantities equal the refund lines."""
+    moved into (or out of) the till; each basket line's amount and quantity match its price and
+    stock movement; refunded quantities equal the refund lines."""
     found = []
     till_amounts = dict(
         session.execute(
@@ -1168,6 +1169,25 @@ def redemption_discrepancies(session: Session) -> list[Discrepancy]:
         lines_sum = int(lines_sum or 0)
         if lines_sum != total or till_amounts.get(tx_id) != -total:
             found.append(Discrepancy("refund_total", f"refund:{fid}", total, [lines_sum, till_amounts.get(tx_id)]))
+    # Each basket line: amount = quantity × price, and its stock movement took exactly that quantity.
+    moved = (
+        select(StockMovement.redemption_id, StockMovement.product_id, func.sum(StockMovement.quantity).label("q"))
+        .where(StockMovement.reason == "redemption")
+        .group_by(StockMovement.redemption_id, StockMovement.product_id)
+        .subquery()
+    )
+    for line_id, quantity, price, amount, taken in session.execute(
+        select(RedemptionLine.id, RedemptionLine.quantity, RedemptionLine.unit_price, RedemptionLine.amount, moved.c.q)
+        .outerjoin(
+            moved,
+            (moved.c.redemption_id == RedemptionLine.redemption_id) & (moved.c.product_id == RedemptionLine.product_id),
+        )
+    ):
+        if amount != quantity * price or -int(taken or 0) != quantity:
+            found.append(
+                Discrepancy("redemption_line", f"redemption_line:{line_id}", [quantity, quantity * price],
+                            [-int(taken or 0), amount])
+            )
     refunded = (
         select(RefundLine.redemption_line_id, func.sum(RefundLine.quantity).label("q"))
         .group_by(RefundLine.redemption_line_id)
