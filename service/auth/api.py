@@ -2,9 +2,9 @@
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from ..blueprint import Blueprint
 from ..errors import Forbidden
 from ..extensions import db, limiter
 from .access import EVERYONE, access, current_principal, public

@@ -1,10 +1,10 @@
 """Transactions and administrators' adjustments."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import EVERYONE, access, current_principal
 from ..auth.models import Role
+from ..blueprint import Blueprint
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent, ledger_key_for_request
 from ..schemas import ErrorSchema

@@ -1,11 +1,11 @@
 """Communities, volunteer stations and supermarkets."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..auth.access import STAFF, access, current_principal
 from ..auth.models import Role
+from ..blueprint import Blueprint
 from ..errors import Forbidden
 from ..extensions import db
 from . import operations

@@ -1,10 +1,10 @@
 """Good-conduct indicators (积分制), awards and deductions, and issuance budgets."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import EVERYONE, STAFF, access, current_principal
 from ..auth.models import Role
+from ..blueprint import Blueprint
 from ..errors import ApiErrorSchema
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..auth.access import EVERYONE, access, current_principal
 from ..auth.models import Role
+from ..blueprint import Blueprint
 from ..community.operations import get_community
 from ..errors import Forbidden, NotFound
 from ..extensions import db

@@ -2,10 +2,10 @@
 receipts and the cashier's close-out."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import EVERYONE, STAFF, access, current_principal
 from ..auth.models import Role
+from ..blueprint import Blueprint
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent, ledger_key_for_request
 from ..schemas import ErrorSchema

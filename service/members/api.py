@@ -1,10 +1,10 @@
 """Residents, households, balances and statements."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import EVERYONE, STAFF, access, current_principal
 from ..auth.models import Role
+from ..blueprint import Blueprint
 from ..bookkeeping.operations import describe_lines
 from ..extensions import db
 from . import operations

@@ -1,10 +1,10 @@
 """Service providers and services, service redemptions and hour transfers (time bank)."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import EVERYONE, access, current_principal
 from ..auth.models import Role
+from ..blueprint import Blueprint
 from ..errors import ApiErrorSchema
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent

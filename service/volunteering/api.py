@@ -4,11 +4,11 @@ import re
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from ..auth.access import EVERYONE, STAFF, access, current_principal, public
 from ..auth.models import Role
+from ..blueprint import Blueprint
 from ..errors import ApiErrorSchema, BadRequest
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent

@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from ..blueprint import find_nul
 from ..schemas import query_id, ref_id, text
 
 STATUSES = ["pending", "approved", "rejected", "reversed"]
@@ -12,10 +13,10 @@ class NoNulSchema(Schema):
 
     @pre_load
     def refuse_nul(self, data, **_kwargs):
-        if isinstance(data, dict):
-            bad = {k: ["must not contain a NUL character"] for k, v in data.items() if isinstance(v, str) and "\x00" in v}
-            if bad:
-                raise ValidationError(bad)
+        # Batch rows are loaded one by one here, not by the request parser, so each row refuses its own.
+        where = find_nul(data)
+        if where:
+            raise ValidationError({where: ["must not contain a NUL character"]})
         return data
 
 

@@ -40,3 +40,25 @@ def test_close_out_at_the_ends_of_the_calendar_is_refused(shop, period):
         )
         assert response.status_code == 422, response.get_data(as_text=True)
         assert response.json["error"]["code"] == "invalid_period"
+
+
+def test_text_with_a_nul_character_is_refused_and_nothing_is_written(shop):
+    basket = shop.basket(("SOAP", 1)).json
+    before = shop.snapshot()
+    sid = shop.supermarket.id
+    writes = [
+        (shop.admin, "/api/v1/products", {"supermarket_id": sid, "sku": "NUL1", "name": "a\x00b", "price": 3}),
+        (shop.admin, "/api/v1/stock-receipts",
+         {"supermarket_id": sid, "kind": "donation", "source": "x\x00", "lines": [{"sku": "SOAP", "quantity": 1}]}),
+        (shop.cashier, "/api/v1/redemptions",
+         {"supermarket_id": sid, "member_id": shop.member.id, "note": "\x00", "lines": [{"sku": "SOAP", "quantity": 1}]}),
+        (shop.cashier, f"/api/v1/redemptions/{basket['id']}/refund", {"reason": "坏\x00了"}),
+    ]
+    for caller, path, body in writes:
+        response = caller.post(path, body)
+        assert response.status_code == 422, (path, response.get_data(as_text=True))
+    response = shop.admin.patch(f"/api/v1/products/{shop.products['SOAP']}", {"name": "\x00"})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    response = shop.cashier.get(f"/api/v1/supermarkets/{sid}/lookup", query_string={"phone": "1\x00"})
+    assert response.status_code in (404, 422), response.get_data(as_text=True)
+    assert shop.snapshot() == before
