@@ -137,63 +137,6 @@ def _settled_watermarks(session: Session, started: dt.datetime) -> Watermarks:
     return Watermarks(upto_tx, upto_entry, head.seq, head.chain_hash)
 
 
-def _touched_accounts(since_entry: int):
-    return select(Entry.account_id).where(Entry.id > since_entry).distinct()
-
-
-def stored_balances_since(session: Session, since_entry: int) -> list[Discrepancy]:
-    """``stored_balances`` for the accounts that have entries after ``since_entry`` only."""
-    sums = (
-        select(Entry.account_id, func.sum(Entry.amount).label("total"), func.count().label("n"))
-        .where(Entry.account_id.in_(_touched_accounts(since_entry)))
-        .group_by(Entry.account_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Account.id, Account.balance, Account.version, sums.c.total, sums.c.n)
-        .join(sums, sums.c.account_id == Account.id)
-        .where(Account.track_balance.is_(True))
-    ).all()
-    found = []
-    for account_id, stored, version, total, count in rows:
-        if stored != int(total):
-            found.append(Discrepancy("stored_balance", f"account:{account_id}", int(total), stored))
-        if version != int(count):
-            found.append(Discrepancy("account_version", f"account:{account_id}", int(count), version))
-    return found
-
-
-def units_balanced_since(session: Session, since_entry: int) -> list[Discrepancy]:
-    rows = session.execute(
-        select(Entry.unit, func.sum(Entry.amount))
-        .where(Entry.id > since_entry)
-        .group_by(Entry.unit)
-        .having(func.sum(Entry.amount) != 0)
-    ).all()
-    found = [Discrepancy("unit_sum", f"unit:{u}", 0, int(s)) for u, s in rows]
-    mismatched = session.execute(
-        select(Entry.id, Entry.unit, Account.unit)
-        .join(Account, Account.id == Entry.account_id)
-        .where(Entry.id > since_entry, Entry.unit != Account.unit)
-    ).all()
-    return found + [Discrepancy("entry_unit", f"entry:{e}", a, u) for e, u, a in mismatched]
-
-
-def no_negative_wallets_since(session: Session, since_entry: int) -> list[Discrepancy]:
-    stored = session.execute(
-        select(Account.id, Account.balance).where(Account.allow_negative.is_(False), Account.balance < 0)
-    ).all()
-    found = [Discrepancy("negative_balance", f"account:{a}", ">=0", int(b)) for a, b in stored]
-    derived = session.execute(
-        select(Entry.account_id, func.sum(Entry.amount))
-        .join(Account, Account.id == Entry.account_id)
-        .where(Account.allow_negative.is_(False), Entry.account_id.in_(_touched_accounts(since_entry)))
-        .group_by(Entry.account_id)
-        .having(func.sum(Entry.amount) < 0)
-    ).all()
-    return found + [Discrepancy("negative_entries_sum", f"account:{a}", ">=0", int(s)) for a, s in derived]
-
-
 def _as_discrepancy(item) -> Discrepancy:
     if isinstance(item, Discrepancy):
         return item
@@ -257,10 +200,10 @@ def verify(session: Session, *, since: Watermarks | None, started: dt.datetime) 
         checks["units_balanced"] = units_balanced(session)
         checks["no_negative_wallets"] = no_negative_wallets(session)
     else:
-        checks["stored_balances"] = stored_balances_since(session, since.entry_id)
+        checks["stored_balances"] = stored_balances(session, since_entry_id=since.entry_id)
         checks["transactions_balanced"] = transactions_balanced(session, since_transaction_id=since.transaction_id)
-        checks["units_balanced"] = units_balanced_since(session, since.entry_id)
-        checks["no_negative_wallets"] = no_negative_wallets_since(session, since.entry_id)
+        checks["units_balanced"] = units_balanced(session, since_entry_id=since.entry_id)
+        checks["no_negative_wallets"] = no_negative_wallets(session, since_entry_id=since.entry_id)
     checks["chain_valid"] = chain_valid(session, after_seq=since.chain_seq, prev_hash=since.chain_hash)
     stock = stock_matches_movements(session)
     if stock is not None:
