@@ -15,6 +15,7 @@ from ..auth.models import Role
 from ..community.operations import get_community, issuance_account
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..members.operations import get_household, get_member, household_wallet, member_wallet
+from ..rows import get_row
 from ..volunteering.operations import get_station, local_today
 from .models import AwardStatus, Beneficiary, ConductAward, Indicator, IssuanceBudget
 
@@ -418,14 +419,7 @@ def list_awards(
 def reverse_award(session: Session, principal: Principal, award_id: int, reason: str) -> ConductAward:
     """Reverse an award (an administrator): a credited one through a ledger reversal; an announced
     or disputed one that was never posted is simply withdrawn. Kept, never deleted."""
-    award = session.scalars(
-        select(ConductAward)
-        .where(ConductAward.id == award_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if award is None:
-        raise NotFound("award not found")
+    award = get_row(session, ConductAward, award_id, what="award", lock=True)
     principal.require_admin_of(award.community_id)
     if award.status == AwardStatus.REVERSED.value:
         raise Conflict("the award is already reversed", code="award_already_reversed")

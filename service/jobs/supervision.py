@@ -8,39 +8,23 @@ credit it; keeping it puts it back to ``announced``. Reversing goes through the 
 
 from __future__ import annotations
 
-import importlib
-
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.models import utcnow
 
 from ..auth.access import Principal
 from ..auth.models import Role
-from ..errors import Conflict, Forbidden, NotFound
+from ..conduct import operations as conduct
+from ..conduct.models import ConductAward
+from ..errors import Conflict, Forbidden
+from ..rows import get_row
 from .listing import community_page
 from .models import DisputeFlag, FlagStatus
 
 
-def _conduct():
-    """The conduct domain (models, operations), or NotFound when it is not installed."""
-    try:
-        return importlib.import_module("service.conduct.models"), importlib.import_module("service.conduct.operations")
-    except ModuleNotFoundError:
-        raise NotFound("awards are not available", code="conduct_not_installed") from None
-
-
-def _award(session: Session, award_id: int, *, lock: bool = False):
-    models, _ = _conduct()
-    if not inspect(session.connection()).has_table(models.ConductAward.__tablename__):
-        raise NotFound("award not found")
-    query = select(models.ConductAward).where(models.ConductAward.id == award_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    award = session.scalars(query).first()
-    if award is None:
-        raise NotFound("award not found")
-    return award
+def _award(session: Session, award_id: int, *, lock: bool = False) -> ConductAward:
+    return get_row(session, ConductAward, award_id, what="award", lock=lock)
 
 
 def flag_award(session: Session, principal: Principal, *, award_id: int, reason: str) -> DisputeFlag:
@@ -72,12 +56,7 @@ def flag_award(session: Session, principal: Principal, *, award_id: int, reason:
 
 
 def get_flag(session: Session, principal: Principal, flag_id: int, *, lock: bool = False) -> DisputeFlag:
-    query = select(DisputeFlag).where(DisputeFlag.id == flag_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    flag = session.scalars(query).first()
-    if flag is None:
-        raise NotFound("flag not found")
+    flag = get_row(session, DisputeFlag, flag_id, what="flag", lock=lock)
     principal.require_community(flag.community_id, what="flag")
     return flag
 
@@ -88,8 +67,7 @@ def resolve_flag(session: Session, principal: Principal, flag_id: int, *, decisi
     if flag.status != FlagStatus.OPEN.value:
         raise Conflict("this flag is already resolved", code="flag_already_resolved", status=flag.status)
     if decision == "reverse":
-        _, operations = _conduct()
-        award = operations.reverse_award(session, principal, flag.award_id, note)
+        award = conduct.reverse_award(session, principal, flag.award_id, note)
         flag.reversal_transaction_id = award.reversal_transaction_id
         flag.status = FlagStatus.REVERSED.value
     else:

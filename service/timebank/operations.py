@@ -19,6 +19,7 @@ from ..auth.models import Role
 from ..community.operations import get_community
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..members.operations import get_member, member_wallet
+from ..rows import get_row
 from ..volunteering.operations import local_today
 from .models import HourTransfer, ServiceProvider, ServiceRedemption, TimebankService
 
@@ -230,14 +231,7 @@ def list_redemptions(session: Session, principal: Principal, *, community_id=Non
 
 def reverse_redemption(session: Session, principal: Principal, redemption_id: int, reason: str) -> ServiceRedemption:
     """Give the hours back (an administrator), e.g. when the service did not take place."""
-    redemption = session.scalars(
-        select(ServiceRedemption)
-        .where(ServiceRedemption.id == redemption_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if redemption is None:
-        raise NotFound("service redemption not found")
+    redemption = get_row(session, ServiceRedemption, redemption_id, what="service redemption", lock=True)
     principal.require_admin_of(redemption.community_id)
     if redemption.status == "reversed":
         raise Conflict("the redemption is already reversed", code="redemption_already_reversed")

@@ -26,6 +26,7 @@ from ..errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotF
 from ..members.models import Member
 from ..members.operations import get_member, member_wallet
 from ..privacy import mask_name
+from ..rows import get_row
 from .models import Activity, Certificate, RecordStatus, ServiceRecord
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -246,14 +247,7 @@ def get_service_record(session: Session, principal: Principal, record_id: int) -
 
 def _locked_record(session: Session, principal: Principal, record_id: int) -> ServiceRecord:
     """The record under a row lock (read afresh), so concurrent approvals queue and see the result."""
-    record = session.scalars(
-        select(ServiceRecord)
-        .where(ServiceRecord.id == record_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if record is None:
-        raise NotFound("service record not found")
+    record = get_row(session, ServiceRecord, record_id, what="service record", lock=True)
     principal.require_station(record.station_id, record.community_id)
     return record
 
