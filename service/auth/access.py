@@ -65,6 +65,14 @@ class Principal:
     def sees_community(self, community_id: int) -> bool:
         return self.is_city_admin or self.community_id == community_id
 
+    def listing_community(self, community_id: int | None) -> int | None:
+        """The community a list is limited to: the one asked for (if in scope), else the caller's
+        own; None means every community (a city administrator who named none)."""
+        if community_id is not None:
+            self.require_community(community_id, what="community")
+            return community_id
+        return None if self.is_city_admin else self.community_id
+
     def require_community(self, community_id: int, *, what: str = "resource") -> None:
         """Reads: anyone scoped to the community. Out-of-scope data is reported as not found,
         so ids of other communities leak nothing."""

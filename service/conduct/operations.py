@@ -83,10 +83,7 @@ def get_indicator(session: Session, principal: Principal, indicator_id: int) -> 
 
 
 def list_indicators(session: Session, principal: Principal, *, community_id=None, category=None, active=None):
-    if community_id is not None:
-        principal.require_community(community_id, what="community")
-    elif not principal.is_city_admin:
-        community_id = principal.community_id
+    community_id = principal.listing_community(community_id)
     query = select(Indicator).order_by(Indicator.community_id, Indicator.id)
     for column, value in ((Indicator.community_id, community_id), (Indicator.category, category), (Indicator.active, active)):
         if value is not None:
@@ -160,10 +157,7 @@ def create_budget(
 
 
 def list_budgets(session: Session, principal: Principal, community_id: int | None):
-    if community_id is not None:
-        principal.require_community(community_id, what="community")
-    elif not principal.is_city_admin:
-        community_id = principal.community_id
+    community_id = principal.listing_community(community_id)
     query = select(IssuanceBudget).order_by(IssuanceBudget.period_start)
     if community_id is not None:
         query = query.where(IssuanceBudget.community_id == community_id)
@@ -400,10 +394,8 @@ def list_awards(
         if member.household_id is not None:
             mine = mine | (ConductAward.household_id == member.household_id)
         query = query.where(mine)
-    elif community_id is not None:
-        principal.require_community(community_id, what="community")
-    elif not principal.is_city_admin:
-        community_id = principal.community_id
+    else:
+        community_id = principal.listing_community(community_id)
     for column, value in (
         (ConductAward.community_id, community_id),
         (ConductAward.member_id, member_id),

@@ -14,10 +14,7 @@ def community_page(
     """Rows of ``model`` newest first: of ``community_id`` (checked against the caller), else of the
     caller's own community (a city-wide administrator: every community); ``before`` = last id seen."""
     query = select(model).where(*filters).order_by(model.id.desc())
-    if community_id is not None:
-        principal.require_community(community_id, what="community")
-    elif not principal.is_city_admin:
-        community_id = principal.community_id
+    community_id = principal.listing_community(community_id)
     if community_id is not None:
         query = query.where(model.community_id == community_id)
     if before:

@@ -31,11 +31,7 @@ class Members(MethodView):
     def get(self, query):
         """Find residents by card code, phone, volunteer number or name, in the caller's scope."""
         principal = current_principal()
-        community_id = query.pop("community_id", None)
-        if community_id is not None:
-            principal.require_community(community_id, what="community")
-        elif not principal.is_city_admin:
-            community_id = principal.community_id
+        community_id = principal.listing_community(query.pop("community_id", None))
         return operations.find_members(db.session, community_id=community_id, **query)
 
     @access(Role.ADMIN, Role.STATION_STAFF)

@@ -34,13 +34,6 @@ def provider_account(session: Session, provider: ServiceProvider) -> ledger.Acco
     )
 
 
-def _scoped_community(principal: Principal, community_id: int | None) -> int | None:
-    if community_id is not None:
-        principal.require_community(community_id, what="community")
-        return community_id
-    return None if principal.is_city_admin else principal.community_id
-
-
 # --- providers and services ---------------------------------------------------------------
 
 
@@ -63,7 +56,7 @@ def get_provider(session: Session, principal: Principal, provider_id: int) -> Se
 
 
 def list_providers(session: Session, principal: Principal, community_id: int | None = None):
-    community_id = _scoped_community(principal, community_id)
+    community_id = principal.listing_community(community_id)
     query = select(ServiceProvider).order_by(ServiceProvider.id)
     if community_id is not None:
         query = query.where(ServiceProvider.community_id == community_id)
@@ -108,7 +101,7 @@ def get_service(session: Session, principal: Principal, service_id: int) -> Time
 
 
 def list_services(session: Session, principal: Principal, *, community_id=None, provider_id=None, active=None):
-    community_id = _scoped_community(principal, community_id)
+    community_id = principal.listing_community(community_id)
     query = select(TimebankService).order_by(TimebankService.id)
     for column, value in (
         (TimebankService.community_id, community_id),
@@ -218,7 +211,7 @@ def list_redemptions(session: Session, principal: Principal, *, community_id=Non
     if principal.role == Role.RESIDENT:
         member_id = principal.member_id
     else:
-        community_id = _scoped_community(principal, community_id)
+        community_id = principal.listing_community(community_id)
     for column, value in (
         (ServiceRedemption.community_id, community_id),
         (ServiceRedemption.member_id, member_id),
@@ -319,7 +312,7 @@ def list_transfers(session: Session, principal: Principal, *, community_id=None,
     if principal.role == Role.RESIDENT:
         member_id = principal.member_id
     else:
-        community_id = _scoped_community(principal, community_id)
+        community_id = principal.listing_community(community_id)
     if community_id is not None:
         query = query.where(HourTransfer.community_id == community_id)
     if member_id is not None:

@@ -270,10 +270,8 @@ def list_service_records(
         if volunteer_id is not None and volunteer_id != principal.member_id:
             raise NotFound("member not found")
         volunteer_id = principal.member_id
-    elif community_id is not None:
-        principal.require_community(community_id, what="community")
-    elif not principal.is_city_admin:
-        community_id = principal.community_id
+    else:
+        community_id = principal.listing_community(community_id)
     for column, value in (
         (ServiceRecord.community_id, community_id),
         (ServiceRecord.station_id, station_id),
