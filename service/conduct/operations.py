@@ -261,7 +261,8 @@ def create_award(
         owner = get_member(session, member_id)
         earned_by_member_id = None
     if owner.community_id != community.id:
-        raise Invalid("the beneficiary belongs to another community", code="beneficiary_other_community")
+        # Answered like an unknown id: another community's residents are not this desk's to see.
+        raise NotFound("household not found" if household_id is not None else "member not found")
 
     award = ConductAward(
         community_id=community.id,

@@ -219,3 +219,13 @@ def test_a_new_community_starts_with_the_default_categories_and_example_indicato
     assert any(i["points"] < 0 for i in defaults) and any(i["beneficiary"] == "household" for i in defaults)
     # Seeding again is a no-op: a community that has indicators keeps its own.
     assert desk.admin.post("/api/v1/indicators/defaults", {"community_id": desk.community.id}).json == []
+
+
+def test_another_communitys_resident_is_answered_like_an_unknown_one(world, desk):
+    made = indicator(desk)
+    stranger = world.member(world.community(), name="王五")
+    elsewhere = award(desk, desk.staff1, made["id"], member_id=stranger.id)
+    unknown = award(desk, desk.staff1, made["id"], member_id=10**9)
+    assert elsewhere.status_code == unknown.status_code == 404
+    assert elsewhere.json["error"] == unknown.json["error"]
+    assert count(world, ConductAward) == 0 and transactions(world) == 0
