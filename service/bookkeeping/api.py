@@ -2,14 +2,16 @@
 
 from flask.views import MethodView
 
-from ..auth.access import EVERYONE, access, current_principal
+import ledger
+
+from ..auth.access import EVERYONE, access, current_principal, public
 from ..auth.models import Role
 from ..blueprint import Blueprint
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent, ledger_key_for_request
 from ..schemas import ErrorSchema
 from . import operations
-from .schemas import AdjustmentSchema, ReversalSchema, TransactionSchema
+from .schemas import AdjustmentSchema, ChainHeadSchema, ReversalSchema, TransactionSchema
 
 blp = Blueprint("bookkeeping", __name__, url_prefix="/api/v1", description="Ledger transactions")
 
@@ -62,3 +64,13 @@ class TransactionReversal(MethodView):
             return _transaction_body(session, posted.transaction_id), 201
 
         return idempotent({"transaction_id": transaction_id, **data}, work)
+
+
+@blp.route("/ledger/chain-head")
+class ChainHead(MethodView):
+    @public
+    @blp.response(200, ChainHeadSchema)
+    def get(self):
+        """The sealed head of the hash chain, public so anyone can record it: a later rewrite of any
+        sealed transaction no longer leads to this hash."""
+        return ledger.chain_head(db.session)

@@ -36,3 +36,9 @@ class TransactionSchema(Schema):
     created_at = fields.DateTime()
     content_hash = fields.String()
     entries = fields.List(fields.Nested(EntrySchema))
+
+
+class ChainHeadSchema(Schema):
+    seq = fields.Integer(metadata={"description": "How many transactions the chain has sealed"})
+    chain_hash = fields.String(metadata={"description": "SHA-256 over every sealed transaction, in order"})
+    transaction_id = fields.Integer(allow_none=True)
