@@ -190,6 +190,7 @@ def member_detail(member_id: int):
     """One resident as staff see them: balance, household, statement (read-only)."""
     from ..bookkeeping.operations import describe_lines
     from ..members.operations import get_member, member_statement
+    from ..volunteering.operations import list_certificates
 
     member = get_member(db.session, member_id)
     principal().require_member(member.id, member.community_id)
@@ -202,4 +203,5 @@ def member_detail(member_id: int):
         next_cursor=page.next_cursor,
         qr=qr_svg(member.card_code),
         mask_phone=mask_phone,
+        certificates=list_certificates(db.session, principal(), member.id),
     )

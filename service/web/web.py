@@ -10,7 +10,8 @@ from flask_babel import Babel, format_datetime, get_locale
 
 from .core import LANGUAGES, bp, csrf, error_message, new_form_key, principal, status_label
 
-PAGE_MODULES = ("auth_pages", "resident_pages", "admin_pages", "desk_pages", "counter_pages", "oversight_pages")
+PAGE_MODULES = ("auth_pages", "resident_pages", "admin_pages", "desk_pages", "counter_pages", "oversight_pages",
+                "timebank_pages")
 
 
 def select_locale() -> str:
