@@ -4,7 +4,7 @@ budgets (积分总额控制). Each calls the same operation as the API."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -16,7 +16,17 @@ from ..errors import DomainError
 from ..extensions import db
 from ..members.operations import get_member, member_balance
 from .admin_pages import OFFICE, page_community
-from .core import ERROR_MESSAGES, FormInvalid, bp, error_text, form_values, load_form, once, principal
+from .core import (
+    ERROR_MESSAGES,
+    FormInvalid,
+    bp,
+    error_text,
+    form_values,
+    load_form,
+    once,
+    principal,
+    render_error,
+)
 from .desk_pages import DESK, desk_community_id, member_names, staff_names
 
 ERROR_MESSAGES.update(
@@ -191,7 +201,7 @@ def certificate(number: str):
     from ..volunteering.operations import certificate_by_number
 
     if not CERTIFICATE_NUMBER.fullmatch(number):
-        abort(404)
+        return render_error(str(ERROR_MESSAGES["invalid_certificate_number"]), 404)
     return render_template("certificate.html", cert=certificate_by_number(db.session, number))
 
 
@@ -199,10 +209,13 @@ def certificate(number: str):
 @public
 def certificate_lookup():
     """Type a certificate's number to check it."""
+    from ..volunteering.api import CERTIFICATE_NUMBER
+
     number = request.args.get("number", "").strip()
-    if number:
+    if CERTIFICATE_NUMBER.fullmatch(number):
         return redirect(url_for("web.certificate", number=number))
-    return render_template("certificate_lookup.html")
+    error = str(ERROR_MESSAGES["invalid_certificate_number"]) if number else None
+    return render_template("certificate_lookup.html", error=error, number=number), 422 if error else 200
 
 
 # --- issuance budgets -------------------------------------------------------------------------------

@@ -52,7 +52,9 @@ def yesterday() -> str:
     return (dt.datetime.now(ZoneInfo("Asia/Shanghai")).date() - dt.timedelta(days=1)).isoformat()
 
 
-def test_station_logs_hours_and_a_second_staff_member_approves_them(new_page, live_world):
+def test_station_logs_hours_a_second_staff_member_approves_them_and_the_volunteer_prints_a_certificate(
+    new_page, live_world
+):
     community = live_world.community()
     station = live_world.station(community)
     logger = live_world.staff("station_staff", station=station)
@@ -85,6 +87,19 @@ def test_station_logs_hours_and_a_second_staff_member_approves_them(new_page, li
     assert second.get_by_test_id("no-pending").is_visible()
     screenshot(second, "desk-approved")
     assert live_world.balance(member) == 20
+
+    # The volunteer issues a certificate (平台记录); anyone can open it by its address, signed out.
+    resident = new_page()
+    sign_in_resident(resident, member)
+    resident.get_by_role("navigation").get_by_role("link", name="服务证明").click()
+    resident.get_by_test_id("issue-certificate").click()
+    assert resident.get_by_test_id("certificate-hours").inner_text() == "2"
+    address = resident.url
+    anyone = new_page()
+    anyone.goto(address)
+    assert anyone.get_by_test_id("certificate-name").inner_text() == "孙*强"
+    assert anyone.get_by_test_id("certificate-intact").is_visible()
+    screenshot(anyone, "certificate")
 
 
 def test_cashier_redeems_a_basket_and_the_resident_sees_the_new_balance(new_page, live_world):

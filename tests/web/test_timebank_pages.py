@@ -151,8 +151,16 @@ def test_staff_issue_a_certificate_from_the_residents_page_and_an_unknown_number
     response = post_form(browser, f"/members/{desk.member.id}/certificates", {}, page=member_page)
     assert response.status_code == 302 and "/certificates/GC" in response.headers["Location"]
     assert response.headers["Location"].rsplit("/", 1)[1] in text_of(browser.get(member_page))
-    missing = app.test_client().get("/certificates/GC20260101-0000000000")
+    anyone = app.test_client()
+    missing = anyone.get("/certificates/GC20260101-0000000000")
     assert missing.status_code == 404 and "没有这个编号的证明" in text_of(missing)
+    garbled = anyone.get("/certificates/%3Cscript%3E")
+    assert garbled.status_code == 404 and "这不是有效的证明编号" in text_of(garbled)
+    number = response.headers["Location"].rsplit("/", 1)[1]
+    looked_up = anyone.get(f"/certificates?number={number}")
+    assert looked_up.status_code == 302 and looked_up.headers["Location"].endswith(f"/certificates/{number}")
+    typo = anyone.get("/certificates?number=GC 2026/1")
+    assert typo.status_code == 422 and "这不是有效的证明编号" in text_of(typo) and 'value="GC 2026/1"' in text_of(typo)
 
 
 def test_a_resident_cannot_issue_a_certificate_for_someone_else(app, world):
