@@ -18,10 +18,11 @@ def get_row(session: Session, model: type[M], row_id: int, *, what: str, lock: b
     ``lock`` reads it afresh under a row lock (FOR UPDATE on PostgreSQL; on SQLite the unit of
     work already holds the write lock), so concurrent changes of one row queue and see each other.
     """
-    query = select(model).where(model.id == row_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    row = session.scalars(query).first()
+        query = select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
+        row = session.scalars(query).first()
+    else:
+        row = session.get(model, row_id)
     if row is None:
         raise NotFound(f"{what} not found")
     return row

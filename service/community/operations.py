@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 import ledger
 from ledger import AccountType, Unit
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict
+from ..rows import get_row
 from .models import Community, Station, Supermarket
 
 SETTINGS = (
@@ -26,10 +27,7 @@ SETTINGS = (
 
 
 def get_community(session: Session, community_id: int) -> Community:
-    community = session.get(Community, community_id)
-    if community is None:
-        raise NotFound("community not found")
-    return community
+    return get_row(session, Community, community_id, what="community")
 
 
 def issuance_account(session: Session, community_id: int, unit: Unit) -> ledger.Account:

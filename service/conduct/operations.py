@@ -75,9 +75,7 @@ def seed_default_indicators(session: Session, community_id: int) -> list[Indicat
 
 
 def get_indicator(session: Session, principal: Principal, indicator_id: int) -> Indicator:
-    indicator = session.get(Indicator, indicator_id)
-    if indicator is None:
-        raise NotFound("indicator not found")
+    indicator = get_row(session, Indicator, indicator_id, what="indicator")
     principal.require_community(indicator.community_id, what="indicator")
     return indicator
 
@@ -372,9 +370,7 @@ def credit_due_awards(session: Session, today: dt.date) -> int:
 
 
 def get_award(session: Session, principal: Principal, award_id: int) -> ConductAward:
-    award = session.get(ConductAward, award_id)
-    if award is None:
-        raise NotFound("award not found")
+    award = get_row(session, ConductAward, award_id, what="award")
     if principal.role == Role.RESIDENT:
         member = get_member(session, principal.member_id)
         if award.member_id != member.id and (award.household_id is None or award.household_id != member.household_id):

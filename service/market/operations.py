@@ -30,6 +30,7 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..members.models import Household, Member
 from ..members.operations import household_wallet, member_wallet
 from ..privacy import mask_name
+from ..rows import get_row
 from .models import (
     Product,
     Redemption,
@@ -58,10 +59,7 @@ def local_zone() -> ZoneInfo:
 
 
 def get_supermarket(session: Session, supermarket_id: int) -> Supermarket:
-    supermarket = session.get(Supermarket, supermarket_id)
-    if supermarket is None:
-        raise NotFound("supermarket not found")
-    return supermarket
+    return get_row(session, Supermarket, supermarket_id, what="supermarket")
 
 
 def supermarket_for(session: Session, principal: Principal, supermarket_id: int | None) -> Supermarket:
@@ -136,10 +134,7 @@ def _paying_wallet(session: Session, member: Member, paid_from: str) -> tuple[le
 
 
 def get_product(session: Session, product_id: int) -> Product:
-    product = session.get(Product, product_id)
-    if product is None:
-        raise NotFound("product not found")
-    return product
+    return get_row(session, Product, product_id, what="product")
 
 
 def _sku_taken(session: Session, supermarket_id: int, sku: str, except_id: int | None = None) -> bool:
@@ -417,9 +412,7 @@ def _item_key(line: dict):
 
 
 def get_stock_receipt(session: Session, principal: Principal, receipt_id: int) -> StockReceipt:
-    receipt = session.get(StockReceipt, receipt_id)
-    if receipt is None:
-        raise NotFound("stock receipt not found")
+    receipt = get_row(session, StockReceipt, receipt_id, what="stock receipt")
     _require_reader_of_supermarket(principal, receipt.supermarket_id, receipt.community_id, what="stock receipt")
     return receipt
 
@@ -627,9 +620,7 @@ def _coins_problem(paid_from: str, balance: int, total: int) -> dict:
 
 
 def get_redemption(session: Session, principal: Principal, redemption_id: int) -> Redemption:
-    redemption = session.get(Redemption, redemption_id)
-    if redemption is None:
-        raise NotFound("redemption not found")
+    redemption = get_row(session, Redemption, redemption_id, what="redemption")
     if principal.role == Role.RESIDENT:
         if principal.member_id != redemption.member_id:
             raise NotFound("redemption not found")
@@ -739,9 +730,7 @@ def refund_redemption(
     existing = _already_posted(session, Refund, idempotency_key)
     if existing is not None:
         return existing
-    redemption = session.get(Redemption, redemption_id)
-    if redemption is None:
-        raise NotFound("redemption not found")
+    redemption = get_row(session, Redemption, redemption_id, what="redemption")
     principal.require_supermarket(redemption.supermarket_id, redemption.community_id)
     if not reason or not reason.strip():
         raise Invalid("a refund needs a reason", code="reason_required")
@@ -873,9 +862,7 @@ def _refuse_refund(problems: list[dict]):
 
 
 def get_refund(session: Session, principal: Principal, refund_id: int) -> Refund:
-    refund = session.get(Refund, refund_id)
-    if refund is None:
-        raise NotFound("refund not found")
+    refund = get_row(session, Refund, refund_id, what="refund")
     get_redemption(session, principal, refund.redemption_id)  # same visibility as its basket
     return refund
 

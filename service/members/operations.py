@@ -14,8 +14,9 @@ from ledger import AccountType, Entry, Transaction, Unit
 
 from ..auth.operations import hash_secret
 from ..community.operations import get_community
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid
 from ..privacy import mask_national_id, national_id_digest, normalise_national_id
+from ..rows import get_row
 from .models import Household, Member
 
 # Ledger kinds whose HOUR credits count towards lifetime volunteer hours (stars). Spending and
@@ -24,17 +25,11 @@ LIFETIME_HOUR_KINDS = ("volunteer_hours", "volunteer_hours.reversal", "opening_l
 
 
 def get_member(session: Session, member_id: int) -> Member:
-    member = session.get(Member, member_id)
-    if member is None:
-        raise NotFound("member not found")
-    return member
+    return get_row(session, Member, member_id, what="member")
 
 
 def get_household(session: Session, household_id: int) -> Household:
-    household = session.get(Household, household_id)
-    if household is None:
-        raise NotFound("household not found")
-    return household
+    return get_row(session, Household, household_id, what="household")
 
 
 def member_wallet(session: Session, member: Member, unit: Unit) -> ledger.Account:

@@ -17,7 +17,7 @@ from ledger import AccountType, Unit
 from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.operations import get_community
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Forbidden, Invalid
 from ..members.operations import get_member, member_wallet
 from ..rows import get_row
 from ..volunteering.operations import local_today
@@ -48,9 +48,7 @@ def create_provider(session: Session, principal: Principal, *, community_id: int
 
 
 def get_provider(session: Session, principal: Principal, provider_id: int) -> ServiceProvider:
-    provider = session.get(ServiceProvider, provider_id)
-    if provider is None:
-        raise NotFound("service provider not found")
+    provider = get_row(session, ServiceProvider, provider_id, what="service provider")
     principal.require_community(provider.community_id, what="service provider")
     return provider
 
@@ -93,9 +91,7 @@ def create_service(session: Session, principal: Principal, *, provider_id: int, 
 
 
 def get_service(session: Session, principal: Principal, service_id: int) -> TimebankService:
-    service = session.get(TimebankService, service_id)
-    if service is None:
-        raise NotFound("service not found")
+    service = get_row(session, TimebankService, service_id, what="service")
     principal.require_community(service.community_id, what="service")
     return service
 
@@ -199,9 +195,7 @@ def redeem_service(
 
 
 def get_redemption(session: Session, principal: Principal, redemption_id: int) -> ServiceRedemption:
-    redemption = session.get(ServiceRedemption, redemption_id)
-    if redemption is None:
-        raise NotFound("service redemption not found")
+    redemption = get_row(session, ServiceRedemption, redemption_id, what="service redemption")
     principal.require_member(redemption.member_id, redemption.community_id)
     return redemption
 

@@ -63,10 +63,7 @@ def as_aware(value: dt.datetime) -> dt.datetime:
 
 
 def get_station(session: Session, station_id: int) -> Station:
-    station = session.get(Station, station_id)
-    if station is None:
-        raise NotFound("station not found")
-    return station
+    return get_row(session, Station, station_id, what="station")
 
 
 def create_activity(session: Session, principal: Principal, *, station_id: int, name: str, **fields) -> Activity:
@@ -95,9 +92,7 @@ def list_activities(session: Session, principal: Principal, station_id: int, *, 
 
 
 def update_activity(session: Session, principal: Principal, activity_id: int, changes: dict) -> Activity:
-    activity = session.get(Activity, activity_id)
-    if activity is None:
-        raise NotFound("activity not found")
+    activity = get_row(session, Activity, activity_id, what="activity")
     principal.require_station(activity.station_id, activity.community_id)
     if changes.get("name") not in (None, activity.name):
         _refuse_taken_name(session, activity.station_id, changes["name"])
@@ -234,9 +229,7 @@ def create_service_record(
 
 
 def get_service_record(session: Session, principal: Principal, record_id: int) -> ServiceRecord:
-    record = session.get(ServiceRecord, record_id)
-    if record is None:
-        raise NotFound("service record not found")
+    record = get_row(session, ServiceRecord, record_id, what="service record")
     if principal.role == Role.RESIDENT:
         if record.volunteer_id != principal.member_id:
             raise NotFound("service record not found")
