@@ -133,10 +133,10 @@ $$ LANGUAGE plpgsql
 """
 
 
-def append_only_ddl(dialect: str) -> list[str]:
-    """Statements that make the ledger tables refuse UPDATE, DELETE (and TRUNCATE on PostgreSQL)."""
+def append_only_ddl(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
+    """Statements that make the tables refuse UPDATE, DELETE (and TRUNCATE on PostgreSQL)."""
     statements = [POSTGRES_APPEND_ONLY_FUNCTION] if dialect == "postgresql" else []
-    for table in APPEND_ONLY_TABLES:
+    for table in tables:
         if dialect == "postgresql":
             statements.append(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
@@ -155,14 +155,16 @@ def append_only_ddl(dialect: str) -> list[str]:
     return statements
 
 
-def drop_append_only_ddl(dialect: str) -> list[str]:
+def drop_append_only_ddl(
+    dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES, *, drop_function: bool = True
+) -> list[str]:
     statements = []
-    for table in APPEND_ONLY_TABLES:
+    for table in tables:
         if dialect == "postgresql":
             statements.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
             statements.append(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
         else:
             statements += [f"DROP TRIGGER IF EXISTS {table}_no_{op}" for op in ("update", "delete")]
-    if dialect == "postgresql":
+    if dialect == "postgresql" and drop_function:
         statements.append("DROP FUNCTION IF EXISTS ledger_refuse_change()")
     return statements
