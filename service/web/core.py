@@ -1,4 +1,4 @@
-"""The pages' blueprint and what every page shares: sign-in state, access, CSRF, errors, forms.
+"""The pages' blueprint and what every page shares: sign-in state, access, CSRF, the error page.
 
 Pages call the same operations as the API. Access is declared on every view with the API's own
 ``@access(...)`` / ``@public`` marks and checked before the view runs (fail closed); the signed-in
@@ -8,16 +8,12 @@ revocation and deactivated accounts behave exactly as in the API.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from marshmallow import Schema, ValidationError, fields
-from sqlalchemy.orm import Session
 
 import ledger
 
@@ -25,7 +21,6 @@ from ..auth.access import PUBLIC, declared_access
 from ..auth.models import Role
 from ..auth.operations import principal_for_token
 from ..errors import DomainError
-from ..idempotency import request_digest, run_once
 
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
@@ -214,99 +209,3 @@ def safe_next(target: str | None, default: str) -> str:
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
     return default
-
-
-# --- forms ---------------------------------------------------------------------------------------
-
-FIELD_MESSAGES = (
-    ("Missing data for required field", _l("Please fill this in.")),
-    ("Not a valid integer", _l("Please enter a whole number.")),
-    ("Not a valid date", _l("Please enter a date.")),
-    ("Not a valid datetime", _l("Please enter a date and time.")),
-    ("Must be greater than or equal to", _l("The number is too small.")),
-    ("Must be less than or equal to", _l("The number is too large.")),
-    ("Length must be", _l("The length is not right.")),
-    ("Shorter than minimum length", _l("Please fill this in.")),
-    ("Must be one of", _l("Please choose one of the options.")),
-    ("Field may not be null", _l("Please fill this in.")),
-)
-
-
-def field_message(raw) -> str:
-    text = raw[0] if isinstance(raw, list) and raw else raw
-    if isinstance(text, dict):
-        return str(_l("Please check this."))
-    for prefix, message in FIELD_MESSAGES:
-        if str(text).startswith(prefix):
-            return str(message)
-    return str(_l("The format is not right."))
-
-
-class FormInvalid(Exception):
-    """The form's fields broke the API schema; ``fields`` maps field -> message for the person."""
-
-    def __init__(self, field_errors: dict):
-        super().__init__("form invalid")
-        self.fields = {name: field_message(msgs) for name, msgs in field_errors.items()}
-
-
-def load_form(schema: Schema, form=None, *, extra: dict | None = None) -> dict:
-    """Validate a posted form with the API's own schema (one set of rules for both).
-
-    Form fields are strings; they are turned into what the JSON API would get: whole numbers for
-    integer fields, booleans for checkboxes, and empty optional fields left out or null.
-    """
-    form = request.form if form is None else form
-    payload: dict = {}
-    for name, field in schema.fields.items():
-        if field.dump_only or name not in form:
-            continue
-        values = form.getlist(name) if hasattr(form, "getlist") else [form[name]]
-        raw = (values[-1] if values else "").strip()
-        if isinstance(field, fields.Boolean):
-            payload[name] = raw.lower() in ("1", "on", "true", "yes")
-        elif raw == "":
-            if field.allow_none:
-                payload[name] = None
-        elif isinstance(field, fields.Integer):
-            payload[name] = int(raw) if raw.lstrip("-").isdigit() else raw
-        else:
-            payload[name] = raw
-    payload.update(extra or {})
-    try:
-        return schema.load(payload)
-    except ValidationError as exc:
-        raise FormInvalid(exc.messages) from None
-
-
-def new_form_key() -> str:
-    """A hidden per-form idempotency key: the same submit sent twice posts once."""
-    return uuid.uuid4().hex
-
-
-def form_key() -> str:
-    key = request.form.get("form_key", "").strip()
-    if not key or len(key) > 64 or not key.isalnum():
-        raise FormInvalid({"form_key": ["missing"]})
-    return key
-
-
-def ledger_key() -> str:
-    """The ledger idempotency key of what this form posts (unique per person and form)."""
-    return f"web:{principal().key}:{form_key()}"
-
-
-def once(payload: dict, work: Callable[[Session], dict]) -> dict:
-    """Run a money write once per form key (with the API's idempotency table); a replay returns the
-    first result, so a double-clicked or resent form never posts twice."""
-    who = principal()
-    body, _status, replayed = run_once(
-        who.key, f"web:{form_key()}", request_digest(payload), lambda s: (work(s), 200), staff_id=who.staff_id
-    )
-    g.form_replayed = replayed
-    return body
-
-
-def form_values() -> dict:
-    """The submitted values, to fill the form in again after an error."""
-    return {k: (v if len(vs) == 1 else vs) for k, vs in request.form.lists() for v in vs[-1:]}

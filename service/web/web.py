@@ -8,10 +8,17 @@ import importlib
 from flask import Flask, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
-from .core import LANGUAGES, bp, csrf, error_message, new_form_key, principal, status_label
+from .core import LANGUAGES, bp, csrf, error_message, principal, status_label
+from .forms import new_form_key
 
-PAGE_MODULES = ("auth_pages", "resident_pages", "admin_pages", "desk_pages", "counter_pages", "oversight_pages",
-                "timebank_pages")
+# The pages, by audience: anyone (public), the resident (me), the station desk, the counter, the office.
+PAGE_MODULES = (
+    "public.auth", "public.certificates",
+    "me.home", "me.card", "me.family", "me.certificates",
+    "desk.members", "desk.hours", "desk.review", "desk.conduct",
+    "counter.basket", "counter.refunds", "counter.shift",
+    "office.community", "office.catalogue", "office.disclosure", "office.checks",
+)
 
 
 def select_locale() -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import current_app, make_response, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from ..auth.access import EVERYONE, access, public
-from ..auth.models import ApiToken
-from ..auth.operations import _token_digest, login_resident, login_staff
-from ..errors import DomainError
-from ..extensions import db, limiter
-from . import core
-from .core import LANGUAGES, bp, error_text, home_for, principal, safe_next
+from ...auth.access import EVERYONE, access, public
+from ...auth.models import ApiToken
+from ...auth.operations import _token_digest, login_resident, login_staff
+from ...errors import DomainError
+from ...extensions import db, limiter
+from .. import core
+from ..core import LANGUAGES, bp, error_text, home_for, principal, safe_next
 
 
 def _login_key() -> str:

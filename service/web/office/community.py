@@ -1,6 +1,5 @@
-"""Administrator (and read-only supervisor) pages: overview, rates and caps, stations and
-supermarkets, staff, residents. Writes are for administrators; supervisors see the same pages
-without forms."""
+"""The office's community pages: overview, rates and caps, stations and supermarkets, staff,
+residents. Writes are for administrators; supervisors see the same pages without forms."""
 
 from __future__ import annotations
 
@@ -8,53 +7,24 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..auth.access import access
-from ..auth.models import Role, Staff
-from ..auth.operations import create_staff
-from ..auth.schemas import StaffCreateSchema
-from ..community.models import Community, Station, Supermarket
-from ..community.operations import create_station, create_supermarket, get_community, update_community
-from ..community.schemas import CommunitySettingsSchema, PlaceCreateSchema
-from ..errors import DomainError, Forbidden
-from ..extensions import db
-from ..members.models import Member
-from ..members.operations import find_members, member_balance
-from ..privacy import mask_phone
-from .core import FormInvalid, bp, error_text, form_values, load_form, principal
-from .resident_pages import qr_svg
-
-OFFICE = (Role.ADMIN, Role.SUPERVISOR)
-
-
-def page_community() -> Community:
-    """The community the page is about: the person's own, or for a city administrator the one
-    chosen with ``?community=`` (the first one otherwise)."""
-    who = principal()
-    if who.community_id is not None:
-        return get_community(db.session, who.community_id)
-    chosen = request.values.get("community", type=int)
-    community = db.session.get(Community, chosen) if chosen else None
-    community = community or db.session.scalars(select(Community).order_by(Community.id)).first()
-    if community is None:
-        raise DomainError("there is no community yet", code="not_found")
-    return community
-
-
-def can_write() -> bool:
-    return principal().role == Role.ADMIN
-
-
-def communities_for_switcher() -> list[Community]:
-    if not principal().is_city_admin:
-        return []
-    return db.session.scalars(select(Community).order_by(Community.id)).all()
-
-
-def _office(template: str, **context):
-    context.setdefault("community", page_community())
-    return render_template(
-        template, can_write=can_write(), switcher=communities_for_switcher(), **context
-    )
+from ...auth.access import access
+from ...auth.models import Role, Staff
+from ...auth.operations import create_staff
+from ...auth.schemas import StaffCreateSchema
+from ...bookkeeping.operations import describe_lines
+from ...community.models import Station, Supermarket
+from ...community.operations import create_station, create_supermarket, get_community, update_community
+from ...community.schemas import CommunitySettingsSchema, PlaceCreateSchema
+from ...errors import Forbidden
+from ...extensions import db
+from ...members.models import Member
+from ...members.operations import find_members, get_member, member_balance, member_statement
+from ...privacy import mask_phone
+from ...volunteering.operations import list_certificates
+from ..core import bp, principal
+from ..forms import PROBLEMS, FormInvalid, failed, load_form
+from ..me.card import qr_svg
+from . import OFFICE, office_page, page_community
 
 
 @bp.get("/office")
@@ -70,14 +40,14 @@ def admin_home():
         ),
         "staff": session.scalar(select(func.count(Staff.id)).where(Staff.community_id == community.id)),
     }
-    return _office("admin/home.html", community=community, counts=counts)
+    return office_page("admin/home.html", community=community, counts=counts)
 
 
 @bp.route("/office/settings", methods=["GET", "POST"])
 @access(*OFFICE)
 def admin_settings():
     community = page_community()
-    error, field_errors, values = None, {}, None
+    error, field_errors, values, status = None, {}, None, 200
     if request.method == "POST":
         principal().require_admin_of(community.id)
         try:
@@ -85,16 +55,12 @@ def admin_settings():
             db.run(lambda s: update_community(s, get_community(s, community.id), changes))
             flash(_("Saved."), "ok")
             return redirect(url_for("web.admin_settings", community=community.id))
-        except FormInvalid as exc:
-            error, field_errors, values = _("Some fields need attention."), exc.fields, form_values()
-        except DomainError as exc:
-            error, values = error_text(exc), form_values()
-        status = 422
-    else:
-        status = 200
-    return _office(
-        "admin/settings.html", community=community, error=error, field_errors=field_errors, values=values
-    ), status
+        except PROBLEMS as exc:
+            error, field_errors, values, status = failed(exc)
+            status = 422
+    return office_page(
+        "admin/settings.html", status, community=community, error=error, field_errors=field_errors, values=values
+    )
 
 
 @bp.route("/office/places", methods=["GET", "POST"])
@@ -113,13 +79,12 @@ def admin_places():
             db.run(lambda s: create(s, **data))
             flash(_("Saved."), "ok")
             return redirect(url_for("web.admin_places", community=community.id))
-        except FormInvalid as exc:
-            error, field_errors, values, status = _("Some fields need attention."), exc.fields, form_values(), 422
-        except DomainError as exc:
-            error, values, status = error_text(exc), form_values(), exc.status
+        except PROBLEMS as exc:
+            error, field_errors, values, status = failed(exc)
     session = db.session
-    return _office(
+    return office_page(
         "admin/places.html",
+        status,
         community=community,
         stations=session.scalars(select(Station).where(Station.community_id == community.id).order_by(Station.id)).all(),
         supermarkets=session.scalars(
@@ -128,7 +93,7 @@ def admin_places():
         error=error,
         field_errors=field_errors,
         values=values,
-    ), status
+    )
 
 
 @bp.route("/office/staff", methods=["GET", "POST"])
@@ -150,14 +115,13 @@ def admin_staff():
             username = db.run(work)
             flash(_("Staff account %(name)s created.", name=username), "ok")
             return redirect(url_for("web.admin_staff", community=community.id))
-        except FormInvalid as exc:
-            error, field_errors, values, status = _("Some fields need attention."), exc.fields, form_values(), 422
-        except DomainError as exc:
-            error, values, status = error_text(exc), form_values(), exc.status
+        except PROBLEMS as exc:
+            error, field_errors, values, status = failed(exc)
         values.pop("password", None)
     session = db.session
-    return _office(
+    return office_page(
         "admin/staff.html",
+        status,
         community=community,
         staff=session.scalars(select(Staff).where(Staff.community_id == community.id).order_by(Staff.id)).all(),
         stations=session.scalars(select(Station).where(Station.community_id == community.id)).all(),
@@ -166,7 +130,7 @@ def admin_staff():
         error=error,
         field_errors=field_errors,
         values=values,
-    ), status
+    )
 
 
 @bp.get("/office/members")
@@ -181,17 +145,13 @@ def admin_members():
         limit=100,
         offset=max(0, request.args.get("offset", 0, type=int)),
     )
-    return _office("admin/members.html", community=community, members=members, q=query, mask_phone=mask_phone)
+    return office_page("admin/members.html", community=community, members=members, q=query, mask_phone=mask_phone)
 
 
 @bp.get("/office/members/<int:member_id>")
 @access(*OFFICE, Role.STATION_STAFF)
 def member_detail(member_id: int):
     """One resident as staff see them: balance, household, statement (read-only)."""
-    from ..bookkeeping.operations import describe_lines
-    from ..members.operations import get_member, member_statement
-    from ..volunteering.operations import list_certificates
-
     member = get_member(db.session, member_id)
     principal().require_member(member.id, member.community_id)
     page = member_statement(db.session, member, unit=None, limit=30, before=request.args.get("before", type=int))

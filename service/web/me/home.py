@@ -1,31 +1,49 @@
-"""The resident's page (居民): coins, hours, star progress, monthly hours, statement, QR card,
-the catalogue of their community's supermarkets and coins due to expire."""
+"""The resident's own pages (居民): coins, hours, star progress, monthly hours, coins due to expire,
+the statement, and the catalogue of their community's supermarkets."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import segno
 from flask import current_app, render_template, request
 from sqlalchemy import select
 
 from ledger import Entry, Transaction, Unit
 
-from ..auth.access import access
-from ..auth.models import Role
-from ..bookkeeping.operations import describe_lines
-from ..community.operations import get_community
-from ..extensions import db
-from ..members.operations import (
+from ...auth.access import access
+from ...auth.models import Role
+from ...bookkeeping.operations import describe_lines
+from ...community.operations import get_community
+from ...extensions import db
+from ...jobs.expiry import expiring_soon
+from ...jobs.runs import local_today
+from ...market import operations as market
+from ...members.operations import (
     LIFETIME_HOUR_KINDS,
     get_member,
     member_balance,
     member_statement,
     member_wallet,
 )
-from .core import bp, principal
-from .optional import catalogue_for_community, coins_due_to_expire
+from ..core import bp, principal
+
+
+def coins_due_to_expire(session, member) -> dict | None:
+    """Coins that the annual clearing (年度清零) takes soon unless spent (None when nothing is due)."""
+    due = expiring_soon(session, member, local_today(current_app.config["TIMEZONE"]))
+    if not due["expires_on"] or not (due["coins"] or due["household_coins"]):
+        return None
+    return due
+
+
+def catalogue_for_community(session, principal) -> list[dict]:
+    """The market's catalogue for the person's community, grouped by supermarket."""
+    shops: dict[int, dict] = {}
+    for item in market.catalogue(session, principal, supermarket_id=None):
+        shop = shops.setdefault(item["supermarket_id"], {"name": item["supermarket_name"], "products": []})
+        shop["products"].append(item)
+    return list(shops.values())
 
 
 def _me():
@@ -103,23 +121,6 @@ def resident_statement():
         lines=describe_lines(db.session, page.lines),
         next_cursor=page.next_cursor,
         unit=unit,
-    )
-
-
-def qr_svg(card_code: str) -> str:
-    """The member card's QR code as inline SVG (segno; no images, no JavaScript)."""
-    return segno.make(card_code, error="m").svg_inline(scale=8, border=2)
-
-
-@bp.get("/me/card")
-@access(Role.RESIDENT)
-def resident_card():
-    member = _me()
-    return render_template(
-        "resident/card.html",
-        member=member,
-        community=get_community(db.session, member.community_id),
-        qr=qr_svg(member.card_code),
     )
 
 

@@ -1,0 +1,62 @@
+"""The desk's home and residents: search by card code, phone, volunteer number or name; register."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ...auth.access import access
+from ...community.operations import get_community
+from ...extensions import db
+from ...members.operations import new_pin, register_member
+from ...members.schemas import MemberCreateSchema
+from ...privacy import mask_phone
+from ..core import bp, principal
+from ..forms import PROBLEMS, failed, form_page, load_form, once
+from . import DESK, desk_community_id, search_members
+
+
+@bp.get("/desk")
+@access(*DESK)
+def desk():
+    community = get_community(db.session, desk_community_id())
+    return render_template("desk/home.html", community=community)
+
+
+@bp.route("/desk/members", methods=["GET", "POST"])
+@access(*DESK)
+def desk_members():
+    q = request.args.get("q", "")
+    error, field_errors, values, status = None, {}, {}, 200
+    if request.method == "POST":
+        community_id = desk_community_id()
+        try:
+            data = load_form(MemberCreateSchema(), extra={"community_id": community_id})
+            principal().require_writer_in(community_id)
+            pin = data.pop("pin", None) or new_pin()
+            shown_pin = pin if "pin" not in request.form or not request.form.get("pin") else None
+            body = once(
+                {k: str(v) for k, v in data.items()},
+                lambda s: {"member_id": register_member(s, pin=pin, **data).id},
+            )
+            if shown_pin and not g.form_replayed:
+                flash(_("Registered. The first PIN is %(pin)s: give it to the resident.", pin=shown_pin), "ok")
+            else:
+                flash(_("Registered."), "ok")
+            return redirect(url_for("web.member_detail", member_id=body["member_id"]))
+        except PROBLEMS as exc:
+            error, field_errors, values, status = failed(exc)
+        values.pop("pin", None)  # never echo a PIN back into the page
+    members = search_members(q)
+    if request.headers.get("HX-Request") and request.method == "GET":
+        return render_template("desk/_member_results.html", members=members, q=q, mask_phone=mask_phone)
+    return form_page(
+        "desk/members.html",
+        status,
+        q=q,
+        members=members,
+        mask_phone=mask_phone,
+        error=error,
+        field_errors=field_errors,
+        values=values,
+    )
