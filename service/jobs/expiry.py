@@ -4,8 +4,10 @@ A community with ``coin_expiry_month_day = "MM-DD"`` clears, at the end of that 
 year, every coin its member and household wallets earned up to then and have not spent. Spending
 takes the oldest coins first, so the coins that expire are the wallet's balance at the end of the
 expiry date minus what it spent since, i.e. ``balance now − coins credited after the expiry date``
-(never below zero). The nightly run for the expiry date posts, per wallet, ``wallet → expiry sink``
-(kind ``coin_expiry``) under the key ``coin-expiry:<account>:<date>``. Hours never expire.
+(never below zero), where reversals and refunds are returns, not new coins, and a reversal of a
+credit made after the date nets that credit out. The nightly run for the expiry date posts, per
+wallet, ``wallet → expiry sink`` (kind ``coin_expiry``) under the key
+``coin-expiry:<account>:<date>``. Hours never expire.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 import ledger
 from ledger import AccountType, Unit
@@ -50,14 +52,29 @@ def next_expiry(month_day: str | None, today: dt.date) -> dt.date | None:
 
 
 def _credited_since(session: Session, account_id: int, cutoff: dt.datetime) -> int:
-    """Coins credited to a wallet at or after ``cutoff``: newer than the expiring ones."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Entry.amount), 0))
-            .join(Transaction, Transaction.id == Entry.transaction_id)
-            .where(Entry.account_id == account_id, Entry.amount > 0, Transaction.created_at >= cutoff)
+    """Coins credited to a wallet at or after ``cutoff``: newer than the expiring ones.
+
+    Returns are not new coins: a reversal or a refund (a transaction that reverses or relates to an
+    earlier one) gives back coins that were spent, and spending takes the oldest coins first. A
+    reversal of a credit made after ``cutoff`` nets that credit out, so an adjustment and its
+    reversal leave the expiring coins as they were.
+    """
+    earlier = aliased(Transaction)
+    credited = session.scalar(
+        select(func.coalesce(func.sum(Entry.amount), 0))
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .where(
+            Entry.account_id == account_id, Entry.amount > 0, Transaction.created_at >= cutoff,
+            Transaction.reverses_id.is_(None), Transaction.related_id.is_(None),
         )
     )
+    taken_back = session.scalar(
+        select(func.coalesce(func.sum(-Entry.amount), 0))
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .join(earlier, earlier.id == Transaction.reverses_id)
+        .where(Entry.account_id == account_id, Entry.amount < 0, earlier.created_at >= cutoff)
+    )
+    return max(int(credited) - int(taken_back), 0)
 
 
 def expire_coins(session: Session, business_date: dt.date, timezone: str) -> dict:

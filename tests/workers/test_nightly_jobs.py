@@ -88,6 +88,26 @@ def test_coins_earned_after_the_expiry_date_are_kept(jobs_app, world, yesterday)
     assert world.balance(member) == 25
 
 
+def test_an_adjustment_after_the_expiry_date_and_its_reversal_let_no_coins_escape(jobs_app, world, yesterday, app):
+    """A credit after the clearing date that was reversed is not "new" coins: the reversal nets it out,
+    and a refund of coins spent gives back old coins, which expire with the rest."""
+    community = world.community(coin_expiry_month_day=yesterday.strftime("%m-%d"))
+    admin = world.admin(community)
+    member = world.member(community)
+    with ledger.posting_time(local_midnight_utc(yesterday, app.config["TIMEZONE"])):
+        world.credit(member, 60)  # earned on the clearing date: expires
+    for amount in (100, -20):  # today, after the clearing date, each reversed at once
+        made = admin.post("/api/v1/adjustments", {"member_id": member.id, "unit": "COIN", "amount": amount, "reason": "录错"})
+        assert made.status_code == 201, made.json
+        undone = admin.post(f"/api/v1/transactions/{made.json['id']}/reverse", {"reason": "撤销"})
+        assert undone.status_code == 201, undone.json
+    world.credit(member, 5)  # really new: kept
+    assert world.balance(member) == 65
+    assert jobs.expire_coins(yesterday.isoformat())[0]["counts"] == {"communities": 1, "wallets": 1, "coins": 60}
+    assert world.balance(member) == 5
+    assert world.invariants() == {}
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_coins_earned_while_the_expiry_runs_are_kept(jobs_app, world, yesterday, app, monkeypatch):
     """A credit that commits after the run summed the late credits but before it locks the wallet
