@@ -37,7 +37,7 @@ def _community_and_accounts(url: str, wallets: int) -> tuple[int, list[int]]:
     from service.community.operations import create_community, issuance_account
     from service.extensions import db
 
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": None})
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "GREENCOIN_ENV": "development"})
     with app.app_context():
         issuance = db.run(
             lambda s: issuance_account(s, create_community(s, code="BENCH", name="基准社区").id, ledger.Unit.COIN).id

@@ -7,7 +7,7 @@ import os
 
 from flask import Flask
 
-from .config import settings_from_env
+from .config import check_keys, settings_from_env
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(settings_from_env(app.instance_path))
     app.config.update(config or {})
+    check_keys(app.config)  # no personal-data key in production: refuse to start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from . import domains, health

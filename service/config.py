@@ -4,7 +4,9 @@
 |---|---|---|
 | ``DATABASE_URL`` | ``sqlite:///<instance>/greencoin.db`` | SQLAlchemy URL; ``postgresql+psycopg://…`` in production |
 | ``REDIS_URL`` | unset | Redis for RQ jobs and rate limits; unset = jobs run in-process |
-| ``SECRET_KEY`` | a development key | signs sessions, keys national-ID digests; set it in production |
+| ``SECRET_KEY`` | a development key | signs sessions; set it in production |
+| ``GREENCOIN_ENV`` | inferred | ``production``, ``development`` or ``test``; unset = ``production`` with a non-SQLite ``DATABASE_URL`` |
+| ``GREENCOIN_PII_KEY`` | dev/test only: a development key | keys every digest of personal data (national ID, phone, card code, PIN in idempotency hashes); required in production, ≥ 32 characters, not the ``SECRET_KEY`` |
 | ``GREENCOIN_TIMEZONE`` | ``Asia/Shanghai`` | local time for display and business dates |
 | ``TOKEN_TTL_MINUTES`` | ``720`` | lifetime of API bearer tokens |
 | ``LOGIN_RATE_LIMIT`` | ``10 per 5 minutes`` | failed logins allowed per client address and username |
@@ -17,6 +19,10 @@ import os
 from pathlib import Path
 
 DEV_SECRET_KEY = "greencoin-development-key-change-me"
+# Public, so only for development and tests, and different from DEV_SECRET_KEY on purpose.
+DEV_PII_KEY = "greencoin-development-personal-data-key-not-for-production"
+MODES = ("production", "development", "test")
+MIN_PII_KEY = 32
 
 
 def _star_thresholds(raw: str) -> tuple[int, ...]:
@@ -33,6 +39,8 @@ def settings_from_env(instance_path: str, env: dict | None = None) -> dict:
         "DATABASE_URL": env.get("DATABASE_URL", default_db),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SECRET_KEY": env.get("SECRET_KEY", DEV_SECRET_KEY),
+        "GREENCOIN_ENV": env.get("GREENCOIN_ENV") or None,
+        "PII_KEY": env.get("GREENCOIN_PII_KEY") or None,
         "TIMEZONE": env.get("GREENCOIN_TIMEZONE", "Asia/Shanghai"),
         "TOKEN_TTL_MINUTES": int(env.get("TOKEN_TTL_MINUTES", "720")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
@@ -55,3 +63,36 @@ def settings_from_env(instance_path: str, env: dict | None = None) -> dict:
         },
         "JSON_AS_ASCII": False,
     }
+
+
+def resolve_mode(config) -> str:
+    """``GREENCOIN_ENV`` if set; else ``test`` under TESTING, ``development`` on SQLite, and
+    ``production`` on any other database: an operator who forgets to say gets the strict mode."""
+    mode = config.get("GREENCOIN_ENV")
+    if mode:
+        if mode not in MODES:
+            raise RuntimeError(f"GREENCOIN_ENV must be one of {', '.join(MODES)}, not {mode!r}")
+        return mode
+    if config.get("TESTING"):
+        return "test"
+    return "development" if str(config.get("DATABASE_URL", "")).startswith("sqlite") else "production"
+
+
+def check_keys(config) -> None:
+    """Refuse to start in production without a personal-data key of its own; outside production
+    fall back to the public development key (never the session key)."""
+    config["GREENCOIN_ENV"] = mode = resolve_mode(config)
+    key = config.get("PII_KEY")
+    if mode != "production":
+        config["PII_KEY"] = key or DEV_PII_KEY
+        return
+    if not key:
+        raise RuntimeError(
+            "GREENCOIN_PII_KEY is not set: in production (GREENCOIN_ENV=production, or a non-SQLite "
+            "DATABASE_URL) the key that protects national ID numbers and other personal data is required"
+        )
+    if len(key) < MIN_PII_KEY or key in (DEV_PII_KEY, DEV_SECRET_KEY) or key == config.get("SECRET_KEY"):
+        raise RuntimeError(
+            f"GREENCOIN_PII_KEY must be a secret of at least {MIN_PII_KEY} characters, "
+            "not a development key and not the SECRET_KEY"
+        )

@@ -9,7 +9,7 @@ body, with ``Idempotent-Replayed: true``. Same key + another payload: 409.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import hmac
 from collections.abc import Callable
 
 from flask import jsonify, request
@@ -22,6 +22,7 @@ from ledger.models import Base, UTCDateTime, utcnow
 from .auth.access import current_principal
 from .errors import BadRequest, Conflict
 from .extensions import db
+from .privacy import pii_key, redact_personal
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 100
@@ -85,7 +86,13 @@ def run_once(
 
 
 def request_digest(payload: dict) -> str:
-    return hashlib.sha256(canonical_json([request.method, request.path, payload]).encode()).hexdigest()
+    """What a replay must match: method, path and body, keyed.
+
+    Personal fields (national ID, phone, card code, PIN, password) are replaced by their keyed
+    digest first and the whole is an HMAC under the personal-data key, so the stored hash lets no
+    one test guesses of a national ID number offline without that key."""
+    canonical = canonical_json([request.method, request.path, redact_personal(payload)])
+    return hmac.new(pii_key(), canonical.encode(), "sha256").hexdigest()
 
 
 def idempotent(payload: dict, work: Callable[[Session], tuple[dict, int]]):

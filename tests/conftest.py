@@ -12,6 +12,8 @@ import os
 import shutil
 
 os.environ.setdefault("GREENCOIN_FAST_HASH", "1")  # before service.auth is imported
+# Test mode: the development personal-data key is allowed, also in `greencoin` subprocesses on PostgreSQL.
+os.environ.setdefault("GREENCOIN_ENV", "test")
 
 import psycopg
 import pytest

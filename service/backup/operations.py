@@ -5,6 +5,12 @@ further line is ``{"t": table, "r": row}``. ``verify_backup`` needs no database:
 every transaction's content hash and every chain link, checks that each transaction and each unit
 sums to zero and that stored balances equal their entries, and compares counts and the chain head
 with the header, so a backup can be trusted (or not) before it is ever restored.
+
+What it holds of people: names, phones, card codes, birth dates (so the file is as confidential as
+the database), argon2 hashes of PINs and passwords, sha256 digests of random API tokens, and of
+national ID numbers only the keyed digest (HMAC with ``GREENCOIN_PII_KEY``, which is never in the
+database or the file). The last-four mask is left out (``REDACTED``): beside the birth date and the
+community's region code it would give the whole number. Idempotency hashes are keyed too.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from ledger.models import Base
 from ledger.verify import Discrepancy
 
 FORMAT = "greencoin-backup/1"
+# Columns written as null: with what else the file holds they would let a national ID be recovered.
+REDACTED = {"members": ("national_id_masked",)}
 
 
 def _plain(value):
@@ -45,13 +53,16 @@ def export_backup(session: Session, out: IO[str], *, progress: Callable[[str, in
         "created_at": ledger.utcnow().isoformat(),
         "counts": counts,
         "chain_head": {"seq": head.seq, "chain_hash": head.chain_hash, "transaction_id": head.transaction_id},
+        "redacted": {table: list(columns) for table, columns in REDACTED.items()},
     }
     out.write(json.dumps(header, ensure_ascii=False) + "\n")
     for table in tables:
         key = list(table.primary_key.columns)
         rows = session.execute(select(table).order_by(*key).execution_options(yield_per=5000))
+        redacted = REDACTED.get(table.name, ())
         for row in rows.mappings():
-            out.write(json.dumps({"t": table.name, "r": {k: _plain(v) for k, v in row.items()}}, ensure_ascii=False) + "\n")
+            plain = {k: None if k in redacted else _plain(v) for k, v in row.items()}
+            out.write(json.dumps({"t": table.name, "r": plain}, ensure_ascii=False) + "\n")
         if progress:
             progress(table.name, counts[table.name])
     return header

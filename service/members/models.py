@@ -25,8 +25,8 @@ class Household(Base):
 class Member(Base):
     """A resident: earns coins and hours, identified in public only by the volunteer number.
 
-    The national ID number is never stored: only a keyed digest (to find duplicates) and the
-    masked form ``5301**********1234``.
+    The national ID number is never stored: only a keyed digest (``GREENCOIN_PII_KEY``; finds
+    duplicates, checks an ID card at the desk) and the last four characters ``**************1234``.
     """
 
     __tablename__ = "members"
@@ -44,3 +44,7 @@ class Member(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def national_id_on_file(self) -> bool:
+        return self.national_id_digest is not None

@@ -33,7 +33,8 @@ class MemberSchema(Schema):
     household_id = fields.Integer(allow_none=True)
     name = fields.String()
     phone = fields.String(allow_none=True)
-    national_id_masked = fields.String(allow_none=True)
+    # The mask (last four) is never sent beside the full birth date; whether a number is on file is.
+    national_id_on_file = fields.Boolean()
     birth_date = fields.Date(allow_none=True)
     volunteer_number = fields.String()
     card_code = fields.String()

@@ -33,7 +33,7 @@ def test_residents_import_row_by_row_and_a_second_run_creates_nothing(app, world
     with app.app_context():
         elder, son = get_member(db.session, first[0]["member_id"]), get_member(db.session, first[1]["member_id"])
         assert elder.household_id == son.household_id is not None
-        assert elder.national_id_masked == "5301**********1234"
+        assert elder.national_id_masked == "**************1234"  # the last four only (SPEC §2)
 
 
 def test_opening_balances_keep_lifetime_hours_apart_from_banked_hours_and_post_once(app, world):
