@@ -87,7 +87,7 @@ def mask_national_id(value: str) -> str:
 
 def national_id_digest(value: str, key: str | None = None) -> str:
     """Keyed digest of a normalised national ID number: finds duplicates and checks an ID card
-    without storing the number. Plain HMAC-SHA256(PII_KEY, number), as before 0007 with SECRET_KEY,
+    without storing the number. Plain HMAC-SHA256(PII_KEY, number), as before 0008 with SECRET_KEY,
     so a deployment can carry its old digests over by setting GREENCOIN_PII_KEY to the old
     SECRET_KEY and choosing a new SECRET_KEY."""
     return hmac.new(key.encode() if key else pii_key(), value.encode(), hashlib.sha256).hexdigest()

@@ -8,19 +8,19 @@
 - ``members.national_id_masked`` kept the first four and the last four characters
   (``5301**********1234``); it keeps only the last four now (``**************1234``).
 
-Revision ID: 0007_personal_data
-Revises: 0006_audit
+Revision ID: 0008_personal_data
+Revises: 0007_disputes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_personal_data"
-down_revision = "0006_audit"
+revision = "0008_personal_data"
+down_revision = "0007_disputes"
 branch_labels = None
 depends_on = None
 
-SCRUBBED = "scrubbed:unkeyed-hash-removed-by-0007"
+SCRUBBED = "scrubbed:unkeyed-hash-removed-by-0008"
 
 
 def upgrade() -> None:
