@@ -107,6 +107,9 @@ STATUS_LABELS = {
     "refunded": _l("refunded"),
     "open": _l("open"),
     "resolved": _l("resolved"),
+    "escalated": _l("escalated"),
+    "kept": _l("kept"),
+    "corrected": _l("corrected"),
     "ok": _l("sound"),
     "failed": _l("failed"),
 }
