@@ -19,13 +19,15 @@ def create_app(config: dict | None = None) -> Flask:
     check_keys(app.config)  # no personal-data key in production: refuse to start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from . import domains, health
+    from . import domains, health, http_security, request_body
     from .auth.access import enforce_access_policy
     from .errors import GreencoinApi, refuse_wrong_media_type, register_error_handlers
     from .extensions import db, limiter
 
     domains.import_models()
     db.init_app(app)
+    http_security.init_app(app)
+    request_body.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Redis down must never stop sign-in or posting: limits then count in this process's memory.
@@ -42,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
             blueprint.before_request(enforce_access_policy)
             blueprint._greencoin_guarded = True
         api.register_blueprint(blueprint)
+    http_security.relax_for_api_docs(app)
     for module in domains.domain_modules("web"):
         module.init_app(app)
     return app

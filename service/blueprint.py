@@ -1,4 +1,5 @@
-"""The API blueprint every domain uses: flask-smorest's, with a request parser that refuses NUL.
+"""The API blueprint every domain uses: flask-smorest's, with a request parser that refuses NUL
+and parses JSON bodies strictly (``service.request_body``).
 
 PostgreSQL cannot store a NUL character in text, so one in any argument (JSON body, query string,
 form) would surface as a database error; the parser answers 422 before the view runs instead.
@@ -8,7 +9,10 @@ from __future__ import annotations
 
 import flask_smorest
 from marshmallow import ValidationError
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from .request_body import strict_loads
 
 
 def find_nul(value, path: str = "") -> str | None:
@@ -31,6 +35,12 @@ def find_nul(value, path: str = "") -> str | None:
 
 
 class RequestParser(FlaskParser):
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        body = req.get_data(cache=True)
+        return strict_loads(body) if body else core.missing
+
     def _load_location_data(self, *, schema, req, location):
         data = super()._load_location_data(schema=schema, req=req, location=location)
         where = find_nul(data)

@@ -9,7 +9,10 @@
 | ``GREENCOIN_PII_KEY`` | dev/test only: a development key | keys every digest of personal data (national ID, phone, card code, PIN in idempotency hashes); required in production, ≥ 32 characters, not the ``SECRET_KEY`` |
 | ``GREENCOIN_TIMEZONE`` | ``Asia/Shanghai`` | local time for display and business dates |
 | ``TOKEN_TTL_MINUTES`` | ``720`` | lifetime of API bearer tokens |
-| ``LOGIN_RATE_LIMIT`` | ``10 per 5 minutes`` | failed logins allowed per client address and username |
+| ``LOGIN_RATE_LIMIT`` | ``10 per 5 minutes`` | failed sign-ins allowed per client address and per account |
+| ``GREENCOIN_MAX_REQUEST_BYTES`` | ``2097152`` (2 MiB) | largest request body; a larger one is answered 413 unread |
+| ``GREENCOIN_TRUSTED_PROXIES`` | ``0`` | reverse proxies in front of the service whose ``X-Forwarded-*`` headers are believed |
+| ``GREENCOIN_SECURE_COOKIES`` | ``auto`` | ``1``: cookies only over HTTPS; ``0``: never marked Secure; ``auto``: Secure when the request came over HTTPS |
 | ``STAR_THRESHOLDS_HOURS`` | ``100,300,600,1000,1500`` | lifetime hours for volunteer stars 1..5 |
 """
 
@@ -32,6 +35,13 @@ def _star_thresholds(raw: str) -> tuple[int, ...]:
     return values
 
 
+def _secure_cookies(raw: str) -> str:
+    value = raw.strip().lower() or "auto"
+    if value not in ("auto", "1", "0"):
+        raise ValueError("GREENCOIN_SECURE_COOKIES must be auto, 1 or 0")
+    return value
+
+
 def settings_from_env(instance_path: str, env: dict | None = None) -> dict:
     env = os.environ if env is None else env
     default_db = f"sqlite:///{Path(instance_path) / 'greencoin.db'}"
@@ -44,6 +54,9 @@ def settings_from_env(instance_path: str, env: dict | None = None) -> dict:
         "TIMEZONE": env.get("GREENCOIN_TIMEZONE", "Asia/Shanghai"),
         "TOKEN_TTL_MINUTES": int(env.get("TOKEN_TTL_MINUTES", "720")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "MAX_CONTENT_LENGTH": int(env.get("GREENCOIN_MAX_REQUEST_BYTES", str(2 * 1024 * 1024))),
+        "TRUSTED_PROXIES": int(env.get("GREENCOIN_TRUSTED_PROXIES", "0")),
+        "SECURE_COOKIES": _secure_cookies(env.get("GREENCOIN_SECURE_COOKIES", "auto")),
         "STAR_THRESHOLDS_HOURS": _star_thresholds(env.get("STAR_THRESHOLDS_HOURS", "100,300,600,1000,1500")),
         # flask-smorest / OpenAPI
         "API_TITLE": "Greencoin API",

@@ -111,7 +111,11 @@ def http_error_response(error: HTTPException):
             messages = next(iter(messages.values()))
         return error_response(422, "validation_error", "the request is not valid", {"fields": messages})
     message = data.get("message") or error.description or error.name
-    return error_response(status, HTTP_CODES.get(status, "error"), message, headers=data.get("headers"))
+    # Keep what the error's own response would say besides its HTML, e.g. a 405's Allow header.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    extra = data.get("headers") or {}
+    headers.extend(extra.items() if hasattr(extra, "items") else extra)
+    return error_response(status, HTTP_CODES.get(status, "error"), message, headers=headers)
 
 
 class ApiErrorDetailSchema(Schema):
