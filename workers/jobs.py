@@ -15,7 +15,11 @@ from collections.abc import Callable
 
 import ledger
 from ledger.models import utcnow
-from service.jobs import disclosure, expiry, fraud, reconciliation, runs, stars
+from service.bookkeeping import expiry
+from service.conduct import disclosure
+from service.jobs import reconciliation, runs
+from service.members import stars
+from service.volunteering import fraud
 
 from .runtime import JobContext, job_context
 

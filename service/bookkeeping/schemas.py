@@ -42,3 +42,11 @@ class ChainHeadSchema(Schema):
     seq = fields.Integer(metadata={"description": "How many transactions the chain has sealed"})
     chain_hash = fields.String(metadata={"description": "SHA-256 over every sealed transaction, in order"})
     transaction_id = fields.Integer(allow_none=True)
+
+
+class ExpiringSchema(Schema):
+    member_id = fields.Integer()
+    expires_on = fields.Date(allow_none=True, metadata={"description": "end of this local date; null = no expiry"})
+    coins = fields.Integer(metadata={"description": "coins that expire then unless spent first"})
+    household_coins = fields.Integer(allow_none=True)
+    within_days = fields.Integer()

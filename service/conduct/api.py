@@ -1,14 +1,17 @@
-"""Good-conduct indicators (积分制), awards and deductions, and issuance budgets."""
+"""Good-conduct indicators (积分制), awards and deductions, issuance budgets, the monthly
+disclosure (积分公示) and supervisors' flags."""
 
+from flask import Response, current_app
 from flask.views import MethodView
 
 from ..auth.access import EVERYONE, STAFF, access, current_principal
 from ..auth.models import Role
 from ..blueprint import Blueprint
+from ..community.operations import get_community
 from ..errors import ApiErrorSchema
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent
-from . import operations
+from . import disclosure, operations, supervision
 from .models import IssuanceBudget
 from .schemas import (
     AwardCreateSchema,
@@ -18,6 +21,12 @@ from .schemas import (
     BudgetCreateSchema,
     BudgetQuerySchema,
     BudgetSchema,
+    DisclosureListSchema,
+    DisclosureSchema,
+    FlagCreateSchema,
+    FlagQuerySchema,
+    FlagResolveSchema,
+    FlagSchema,
     IndicatorCategorySchema,
     IndicatorCreateSchema,
     IndicatorQuerySchema,
@@ -27,6 +36,8 @@ from .schemas import (
 )
 
 blp = Blueprint("conduct", __name__, url_prefix="/api/v1", description="Good conduct (积分制)")
+
+REVIEWERS = (Role.ADMIN, Role.SUPERVISOR)
 
 
 @blp.route("/indicator-categories")
@@ -165,3 +176,81 @@ class IssuanceBudgetById(MethodView):
             raise NotFound("budget not found")
         current_principal().require_community(budget.community_id, what="budget")
         return operations.budget_view(db.session, budget)
+
+
+def _disclosure(community_id: int, month: str) -> dict:
+    community = get_community(db.session, community_id)
+    current_principal().require_community(community.id, what="community")
+    return disclosure.get(db.session, community.id, month)
+
+
+@blp.route("/disclosures/<int:community_id>")
+class Disclosures(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, DisclosureListSchema(many=True))
+    def get(self, community_id):
+        """The months published for a community, newest first."""
+        community = get_community(db.session, community_id)
+        current_principal().require_community(community.id, what="community")
+        return disclosure.months(db.session, community.id)
+
+
+@blp.route("/disclosures/<int:community_id>/<month>")
+class DisclosureJson(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, DisclosureSchema)
+    def get(self, community_id, month):
+        """A month's disclosure (积分公示, ``YYYY-MM``); also as ``.csv`` and printable ``.html``."""
+        return _disclosure(community_id, month)
+
+
+@blp.route("/disclosures/<int:community_id>/<month>.csv")
+class DisclosureCsv(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, content_type="text/csv", description="The disclosure as CSV (UTF-8 with BOM)")
+    def get(self, community_id, month):
+        body = _disclosure(community_id, month)
+        return Response(
+            disclosure.as_csv(body),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="disclosure-{community_id}-{month}.csv"'},
+        )
+
+
+@blp.route("/disclosures/<int:community_id>/<month>.html")
+class DisclosureSheet(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, content_type="text/html", description="A printable sheet for the notice board")
+    def get(self, community_id, month):
+        body = _disclosure(community_id, month)
+        html = disclosure.as_html(body, body["generated_at"], current_app.config["TIMEZONE"])
+        return Response(html, mimetype="text/html")
+
+
+@blp.route("/flags")
+class Flags(MethodView):
+    @access(*REVIEWERS)
+    @blp.arguments(FlagQuerySchema, location="query")
+    @blp.response(200, FlagSchema(many=True))
+    def get(self, query):
+        """Supervisors' dispute flags of awards and how they were resolved."""
+        return supervision.list_flags(db.session, current_principal(), **query)
+
+    @access(Role.SUPERVISOR)
+    @blp.arguments(FlagCreateSchema)
+    @blp.response(201, FlagSchema)
+    def post(self, data):
+        """Flag an award as disputed, with a reason (a supervisor of its community)."""
+        principal = current_principal()
+        return db.run(lambda s: supervision.flag_award(s, principal, **data))
+
+
+@blp.route("/flags/<int:flag_id>/resolve")
+class FlagResolution(MethodView):
+    @access(Role.ADMIN)
+    @blp.arguments(FlagResolveSchema)
+    @blp.response(200, FlagSchema)
+    def post(self, data, flag_id):
+        """Resolve a flag: ``keep`` the award or ``reverse`` it (an administrator; kept on record)."""
+        principal = current_principal()
+        return db.run(lambda s: supervision.resolve_flag(s, principal, flag_id, **data))

@@ -1,11 +1,23 @@
-"""Good-conduct indicators (积分制), awards and deductions, and issuance budgets."""
+"""Good-conduct indicators (积分制), awards and deductions, issuance budgets, monthly disclosures
+(积分公示) and supervisors' dispute flags."""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import Base, BigId, UTCDateTime, utcnow
@@ -97,3 +109,43 @@ class IssuanceBudget(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Disclosure(Base):
+    """A community's monthly public disclosure (积分公示), frozen when generated on the 1st."""
+
+    __tablename__ = "disclosures"
+    __table_args__ = (UniqueConstraint("community_id", "month"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    generated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id"))
+    body: Mapped[dict] = mapped_column(JSON)
+
+
+class FlagStatus(StrEnum):
+    OPEN = "open"
+    KEPT = "kept"
+    REVERSED = "reversed"
+
+
+class DisputeFlag(Base):
+    """A supervisor's (村务监督委员会) dispute of an award, and the administrator's resolution."""
+
+    __tablename__ = "dispute_flags"
+    __table_args__ = (Index("ix_dispute_flags_award_id", "award_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    award_id: Mapped[int] = mapped_column(BigInteger)  # a conduct award (no FK: another branch's table)
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    flagged_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    flagged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=FlagStatus.OPEN.value)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    reversal_transaction_id: Mapped[int | None] = mapped_column(BigInteger)

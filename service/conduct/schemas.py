@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import MAX_COINS, coins, query_id, ref_id, signed_coins, text
+from ..schemas import MAX_COINS, PageQuerySchema, coins, query_id, ref_id, signed_coins, text
 from ..volunteering.schemas import NoNulSchema, PagedQuerySchema
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
@@ -125,3 +125,81 @@ class BudgetSchema(BudgetCreateSchema):
 
 class BudgetQuerySchema(Schema):
     community_id = query_id()
+
+
+class FlagCreateSchema(Schema):
+    award_id = ref_id(required=True)
+    reason = text(1000)
+
+
+class FlagResolveSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["keep", "reverse"]))
+    note = text(1000)
+
+
+class FlagQuerySchema(PageQuerySchema):
+    community_id = query_id()
+    status = fields.String(validate=validate.OneOf(["open", "kept", "reversed"]), load_default=None)
+
+
+class FlagSchema(Schema):
+    id = fields.Integer()
+    community_id = fields.Integer()
+    award_id = fields.Integer()
+    transaction_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    flagged_by = fields.Integer()
+    flagged_at = fields.DateTime()
+    status = fields.String(metadata={"description": "open | kept | reversed"})
+    resolved_by = fields.Integer(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+    reversal_transaction_id = fields.Integer(allow_none=True)
+
+
+class DisclosureRowSchema(Schema):
+    date = fields.String(metadata={"description": "local date YYYY-MM-DD"})
+    kind = fields.String(metadata={"description": "award | deduction | reversal | announced"})
+    name = fields.String(metadata={"description": "masked like 张*三"})
+    volunteer_number = fields.String(allow_none=True)
+    indicator = fields.String()
+    category = fields.String(allow_none=True)
+    points = fields.Integer()
+    award_id = fields.Integer(allow_none=True)
+    transaction_id = fields.Integer(allow_none=True)
+
+
+class SupermarketTotalsSchema(Schema):
+    supermarket_id = fields.Integer()
+    name = fields.String()
+    redemptions = fields.Integer()
+    coins_redeemed = fields.Integer()
+    refunds = fields.Integer()
+    coins_refunded = fields.Integer()
+    net_coins = fields.Integer()
+
+
+class DisclosureFlagSchema(Schema):
+    flag_id = fields.Integer()
+    award_id = fields.Integer()
+    flagged_on = fields.String()
+    reason = fields.String()
+    status = fields.String()
+    resolved_on = fields.String(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+
+
+class DisclosureSchema(Schema):
+    community_id = fields.Integer()
+    community_name = fields.String()
+    month = fields.String()
+    generated_at = fields.DateTime()
+    rows = fields.List(fields.Nested(DisclosureRowSchema))
+    supermarkets = fields.List(fields.Nested(SupermarketTotalsSchema))
+    flags = fields.List(fields.Nested(DisclosureFlagSchema))
+    totals = fields.Dict()
+
+
+class DisclosureListSchema(Schema):
+    month = fields.String()
+    generated_at = fields.DateTime()

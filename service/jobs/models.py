@@ -1,16 +1,12 @@
-"""Records of the background work: job runs, reconciliations, star tiers, disclosures, supervision
-flags and fraud alerts.
-
-Conduct awards are referred to by id without a foreign key, so this branch of the schema does not
-depend on the earning branch's migration.
-"""
+"""Records of the background work: job runs and reconciliations (the records a job itself keeps,
+such as star changes or disclosures, live with their domain)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models import Base, BigId, UTCDateTime, utcnow
@@ -89,88 +85,3 @@ class ReconciliationDiscrepancy(Base):
     subject: Mapped[str] = mapped_column(String(120))
     expected: Mapped[str | None] = mapped_column(Text)
     actual: Mapped[str | None] = mapped_column(Text)
-
-
-class VolunteerStar(Base):
-    """A volunteer's current star rating (志愿者星级), as the nightly tier run last set it."""
-
-    __tablename__ = "volunteer_stars"
-
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
-    star: Mapped[int] = mapped_column(Integer)
-    lifetime_minutes: Mapped[int] = mapped_column(BigInteger)
-    since: Mapped[dt.date] = mapped_column(Date)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class StarChange(Base):
-    """One change of a volunteer's star, with the business date and why (a drop names the reversal)."""
-
-    __tablename__ = "star_changes"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    business_date: Mapped[dt.date] = mapped_column(Date)
-    from_star: Mapped[int] = mapped_column(Integer)
-    to_star: Mapped[int] = mapped_column(Integer)
-    lifetime_minutes: Mapped[int] = mapped_column(BigInteger)
-    reason: Mapped[str] = mapped_column(Text)
-    transaction_id: Mapped[int | None] = mapped_column(BigInteger)  # the reversal behind a drop
-    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Disclosure(Base):
-    """A community's monthly public disclosure (积分公示), frozen when generated on the 1st."""
-
-    __tablename__ = "disclosures"
-    __table_args__ = (UniqueConstraint("community_id", "month"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
-    generated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id"))
-    body: Mapped[dict] = mapped_column(JSON)
-
-
-class FlagStatus(StrEnum):
-    OPEN = "open"
-    KEPT = "kept"
-    REVERSED = "reversed"
-
-
-class DisputeFlag(Base):
-    """A supervisor's (村务监督委员会) dispute of an award, and the administrator's resolution."""
-
-    __tablename__ = "dispute_flags"
-    __table_args__ = (Index("ix_dispute_flags_award_id", "award_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    award_id: Mapped[int] = mapped_column(BigInteger)  # a conduct award (no FK: another branch's table)
-    transaction_id: Mapped[int | None] = mapped_column(BigInteger)
-    reason: Mapped[str] = mapped_column(Text)
-    flagged_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    flagged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default=FlagStatus.OPEN.value)
-    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    resolution_note: Mapped[str | None] = mapped_column(Text)
-    reversal_transaction_id: Mapped[int | None] = mapped_column(BigInteger)
-
-
-class FraudAlert(Base):
-    """A pattern worth a human look (never an automatic punishment)."""
-
-    __tablename__ = "fraud_alerts"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str] = mapped_column(String(200))
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    business_date: Mapped[dt.date] = mapped_column(Date)
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

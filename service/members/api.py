@@ -1,13 +1,17 @@
 """Residents, households, balances and statements."""
 
+from flask import current_app
 from flask.views import MethodView
 
 from ..auth.access import EVERYONE, STAFF, access, current_principal
 from ..auth.models import Role
 from ..blueprint import Blueprint
+from ..bookkeeping import expiry
 from ..bookkeeping.operations import describe_lines
+from ..bookkeeping.schemas import ExpiringSchema
 from ..extensions import db
-from . import operations
+from ..jobs import runs
+from . import operations, stars
 from .schemas import (
     BalanceSchema,
     HouseholdCreateSchema,
@@ -16,6 +20,7 @@ from .schemas import (
     MemberCreateSchema,
     MemberQuerySchema,
     MemberSchema,
+    StarsSchema,
     StatementQuerySchema,
     StatementSchema,
 )
@@ -102,3 +107,22 @@ class HouseholdById(MethodView):
         household = operations.get_household(db.session, household_id)
         current_principal().require_community(household.community_id, what="household")
         return household
+
+
+@blp.route("/members/<int:member_id>/stars")
+class MemberStars(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, StarsSchema)
+    def get(self, member_id):
+        """The volunteer's star as the nightly run set it, and every change with its date and reason."""
+        return stars.member_stars(db.session, _member_in_scope(member_id).id)
+
+
+@blp.route("/members/<int:member_id>/expiring")
+class MemberExpiring(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, ExpiringSchema)
+    def get(self, member_id):
+        """Coins that expire within 30 days unless spent (annual clearing 年度清零), for statements."""
+        today = runs.local_today(current_app.config["TIMEZONE"])
+        return expiry.expiring_soon(db.session, _member_in_scope(member_id), today)

@@ -1,10 +1,10 @@
-"""Residents (居民/村民) and households (户)."""
+"""Residents (居民/村民), households (户) and volunteer stars (志愿者星级)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import Base, BigId, UTCDateTime, utcnow
@@ -48,3 +48,32 @@ class Member(Base):
     @property
     def national_id_on_file(self) -> bool:
         return self.national_id_digest is not None
+
+
+class VolunteerStar(Base):
+    """A volunteer's current star rating (志愿者星级), as the nightly tier run last set it."""
+
+    __tablename__ = "volunteer_stars"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    star: Mapped[int] = mapped_column(Integer)
+    lifetime_minutes: Mapped[int] = mapped_column(BigInteger)
+    since: Mapped[dt.date] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StarChange(Base):
+    """One change of a volunteer's star, with the business date and why (a drop names the reversal)."""
+
+    __tablename__ = "star_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    from_star: Mapped[int] = mapped_column(Integer)
+    to_star: Mapped[int] = mapped_column(Integer)
+    lifetime_minutes: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger)  # the reversal behind a drop
+    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

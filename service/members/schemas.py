@@ -90,3 +90,20 @@ class StatementLineSchema(Schema):
 class StatementSchema(Schema):
     lines = fields.List(fields.Nested(StatementLineSchema))
     next_cursor = fields.Integer(allow_none=True)
+
+
+class StarChangeSchema(Schema):
+    business_date = fields.Date()
+    from_star = fields.Integer()
+    to_star = fields.Integer()
+    lifetime_minutes = fields.Integer()
+    reason = fields.String()
+    transaction_id = fields.Integer(allow_none=True)
+
+
+class StarsSchema(Schema):
+    member_id = fields.Integer()
+    star = fields.Integer()
+    lifetime_minutes = fields.Integer()
+    since = fields.Date(allow_none=True)
+    history = fields.List(fields.Nested(StarChangeSchema))

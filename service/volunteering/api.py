@@ -1,4 +1,4 @@
-"""Activities, service records (log, approve, reject, reverse, batch) and certificates."""
+"""Activities, service records (log, approve, reject, reverse, batch), certificates and fraud alerts."""
 
 import re
 
@@ -12,7 +12,7 @@ from ..blueprint import Blueprint
 from ..errors import ApiErrorSchema, BadRequest
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent
-from . import operations
+from . import fraud, operations
 from .schemas import (
     ActivityCreateSchema,
     ActivityQuerySchema,
@@ -24,6 +24,8 @@ from .schemas import (
     CertificateCreateSchema,
     CertificateQuerySchema,
     CertificateSchema,
+    FraudAlertQuerySchema,
+    FraudAlertSchema,
     PublicCertificateSchema,
     RecordReasonSchema,
     ServiceRecordCreateSchema,
@@ -219,3 +221,13 @@ class CertificateByNumber(MethodView):
         if not CERTIFICATE_NUMBER.fullmatch(number):
             raise BadRequest("not a certificate number", code="invalid_certificate_number")
         return operations.certificate_by_number(db.session, number)
+
+
+@blp.route("/fraud-alerts")
+class FraudAlerts(MethodView):
+    @access(Role.ADMIN, Role.SUPERVISOR)
+    @blp.arguments(FraudAlertQuerySchema, location="query")
+    @blp.response(200, FraudAlertSchema(many=True))
+    def get(self, query):
+        """Patterns for review (never automatic punishment), newest first."""
+        return fraud.list_alerts(db.session, current_principal(), **query)

@@ -1,4 +1,4 @@
-"""Activities of volunteer stations, service records and their certificates."""
+"""Activities of volunteer stations, service records, their certificates and fraud alerts."""
 
 from __future__ import annotations
 
@@ -94,3 +94,19 @@ class Certificate(Base):
     # The masked, public snapshot: never the national ID number or the full name.
     snapshot: Mapped[dict] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class FraudAlert(Base):
+    """A pattern worth a human look (never an automatic punishment)."""
+
+    __tablename__ = "fraud_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

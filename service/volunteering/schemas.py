@@ -1,7 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..blueprint import find_nul
-from ..schemas import query_id, ref_id, text
+from ..schemas import PageQuerySchema, query_id, ref_id, text
 
 STATUSES = ["pending", "approved", "rejected", "reversed"]
 MINUTES = validate.Range(min=1, max=24 * 60)
@@ -219,3 +219,21 @@ class CertificateSchema(Schema):
     issued_at = fields.DateTime()
     snapshot = fields.Dict()
     content_hash = fields.String()
+
+
+class FraudAlertQuerySchema(PageQuerySchema):
+    community_id = query_id()
+    kind = fields.String(validate=validate.Length(max=40), load_default=None)
+
+
+class FraudAlertSchema(Schema):
+    id = fields.Integer()
+    community_id = fields.Integer()
+    kind = fields.String(
+        metadata={"description": "frequent_crediting | overlapping_records | implausible_record | two_stations_at_once"}
+    )
+    subject = fields.String()
+    business_date = fields.Date()
+    details = fields.Dict()
+    status = fields.String()
+    created_at = fields.DateTime()

@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 import ledger
 from ledger import Transaction, Unit
 from service.community.operations import expiry_sink
+from service.conduct import disclosure
 from service.conduct.models import ConductAward
-from service.jobs import disclosure
-from service.jobs.models import FraudAlert, JobRun, StarChange
+from service.jobs.models import JobRun
 from service.jobs.runs import local_midnight_utc, local_today
-from service.volunteering.models import ServiceRecord
+from service.members.models import StarChange
+from service.volunteering.models import FraudAlert, ServiceRecord
 from workers import jobs
 
 

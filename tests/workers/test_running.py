@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 
 import ledger
 from ledger.models import ChainLink
-from service.jobs.models import JobRun, Reconciliation, StarChange, VolunteerStar
+from service.jobs.models import JobRun, Reconciliation
+from service.members.models import StarChange, VolunteerStar
 from workers import inprocess, jobs
 from workers.schedule import SCHEDULE, register_all
 
@@ -110,7 +111,8 @@ def test_rq_cron_schedule_runs_on_a_real_rq_worker(app, world, query, database_u
 KILLABLE = textwrap.dedent(
     """
     import pathlib, sys, time
-    from service.jobs import reconciliation, stars
+    from service.jobs import reconciliation
+    from service.members import stars
 
     marker = pathlib.Path(sys.argv[1])
 

@@ -13,10 +13,10 @@ from ledger import Entry, Transaction, Unit
 
 from ...auth.access import access
 from ...auth.models import Role
+from ...bookkeeping.expiry import expiring_soon
 from ...bookkeeping.operations import describe_lines
 from ...community.operations import get_community
 from ...extensions import db
-from ...jobs.expiry import expiring_soon
 from ...jobs.runs import local_today
 from ...market import operations as market
 from ...members.operations import (

@@ -9,11 +9,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...auth.access import access
+from ...conduct import supervision
+from ...conduct.schemas import FlagResolveSchema
 from ...extensions import db
-from ...jobs import fraud, runs, supervision
 from ...jobs import reconciliation as checks
+from ...jobs import runs
 from ...jobs.models import JobRun, Reconciliation
-from ...jobs.schemas import FlagResolveSchema
+from ...volunteering import fraud
 from ..core import ERROR_MESSAGES, bp, principal, render_error
 from ..forms import PROBLEMS, failed, load_form
 from . import OFFICE, office_page, page_community

@@ -14,10 +14,10 @@ from openpyxl.styles import Font
 
 from ...auth.access import access
 from ...auth.models import Role
+from ...conduct import disclosure as published
+from ...conduct import supervision
 from ...errors import DomainError
 from ...extensions import db
-from ...jobs import disclosure as published
-from ...jobs import supervision
 from ..core import bp, principal
 from ..forms import PROBLEMS, FormInvalid, failed
 from . import OFFICE, office_page, page_community

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from service.jobs.disclosure import as_csv
+from service.conduct.disclosure import as_csv
 
 
 def test_typed_in_text_cannot_become_a_spreadsheet_formula():

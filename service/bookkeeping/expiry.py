@@ -23,9 +23,9 @@ from ledger.models import Account, Entry, Transaction
 
 from ..community.models import Community
 from ..community.operations import expiry_sink
+from ..jobs.runs import local_midnight_utc
 from ..members.models import Member
 from ..members.operations import get_household, household_wallet, member_wallet
-from .runs import local_midnight_utc
 
 JOB = "coin_expiry"
 KIND = "coin_expiry"

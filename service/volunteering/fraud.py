@@ -25,9 +25,9 @@ from ledger import AccountType
 from ledger.models import Account, Entry, Transaction
 
 from ..auth.access import Principal
-from .listing import community_page
+from ..jobs.runs import local_midnight_utc
+from ..listing import community_page
 from .models import FraudAlert
-from .runs import local_midnight_utc
 
 JOB = "fraud_scan"
 FREQUENT_CREDITS = 8

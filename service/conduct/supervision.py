@@ -15,12 +15,11 @@ from ledger.models import utcnow
 
 from ..auth.access import Principal
 from ..auth.models import Role
-from ..conduct import operations as conduct
-from ..conduct.models import ConductAward
 from ..errors import Conflict, Forbidden
+from ..listing import community_page
 from ..rows import get_row
-from .listing import community_page
-from .models import DisputeFlag, FlagStatus
+from . import operations as conduct
+from .models import ConductAward, DisputeFlag, FlagStatus
 
 
 def _award(session: Session, award_id: int, *, lock: bool = False) -> ConductAward:

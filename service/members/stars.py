@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from ledger import AccountType, Unit
 from ledger.models import Account, Entry, Transaction, utcnow
 
-from ..members.operations import LIFETIME_HOUR_KINDS, star_for
-from .models import JobRun, StarChange, VolunteerStar
+from ..jobs.models import JobRun
+from .models import StarChange, VolunteerStar
+from .operations import LIFETIME_HOUR_KINDS, star_for
 
 JOB = "star_tiers"
 REVERSAL_KINDS = tuple(k for k in LIFETIME_HOUR_KINDS if k.endswith(".reversal"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..auth.access import Principal
+from .auth.access import Principal
 
 
 def community_page(

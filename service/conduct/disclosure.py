@@ -23,11 +23,12 @@ from ledger.models import utcnow
 
 from ..community.models import Community, Supermarket
 from ..errors import Invalid, NotFound
+from ..jobs.models import JobRun
+from ..jobs.runs import local_midnight_utc, local_today
 from ..market.documents import spreadsheet_cell
 from ..members.models import Household, Member
 from ..privacy import mask_name
-from .models import Disclosure, DisputeFlag, JobRun
-from .runs import local_midnight_utc, local_today
+from .models import Disclosure, DisputeFlag
 
 JOB = "disclosure"
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
