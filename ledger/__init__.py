@@ -1,5 +1,6 @@
 """The double-entry book of Greencoin: pure domain, no Flask. See posting.py for the design."""
 
+from . import merkle  # noqa: F401,E402  (registers the Merkle block table)
 from .accounts import (
     StatementLine,
     StatementPage,

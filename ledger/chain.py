@@ -32,7 +32,7 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def content_hash(
+def canonical_content(
     *,
     idempotency_key: str,
     kind: str,
@@ -46,7 +46,8 @@ def content_hash(
     related_id: int | None,
     lines: Iterable[tuple[int, str, int]],
 ) -> str:
-    """SHA-256 of a transaction's canonical content; ``lines`` are (account_id, unit, amount)."""
+    """A transaction's canonical content as text; ``lines`` are (account_id, unit, amount). Its
+    SHA-256 is the content hash, so a statement can carry this text for anyone to re-hash."""
     body = {
         "key": idempotency_key,
         "kind": kind,
@@ -60,7 +61,12 @@ def content_hash(
         "related": related_id,
         "lines": sorted([int(a), str(u), int(m)] for a, u, m in lines),
     }
-    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    return canonical_json(body)
+
+
+def content_hash(**content) -> str:
+    """SHA-256 of a transaction's canonical content (see ``canonical_content``)."""
+    return hashlib.sha256(canonical_content(**content).encode()).hexdigest()
 
 
 def link_hash(prev_hash: str, content: str) -> str:

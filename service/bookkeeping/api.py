@@ -9,9 +9,17 @@ from ..auth.models import Role
 from ..blueprint import Blueprint
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent, ledger_key_for_request
+from ..members.operations import get_member
 from ..schemas import ErrorSchema
-from . import operations
-from .schemas import AdjustmentSchema, ChainHeadSchema, ReversalSchema, TransactionSchema
+from . import operations, proofs
+from .schemas import (
+    AdjustmentSchema,
+    ChainHeadSchema,
+    MerkleHeadSchema,
+    ReversalSchema,
+    StatementProofSchema,
+    TransactionSchema,
+)
 
 blp = Blueprint("bookkeeping", __name__, url_prefix="/api/v1", description="Ledger transactions")
 
@@ -74,3 +82,24 @@ class ChainHead(MethodView):
         """The sealed head of the hash chain, public so anyone can record it: a later rewrite of any
         sealed transaction no longer leads to this hash."""
         return ledger.chain_head(db.session)
+
+
+@blp.route("/ledger/merkle-head")
+class MerkleHead(MethodView):
+    @public
+    @blp.response(200, MerkleHeadSchema)
+    def get(self):
+        """The newest Merkle block's hash: the head that statement proofs lead to (public)."""
+        return proofs.merkle_head(db.session)
+
+
+@blp.route("/members/<int:member_id>/statement-proof")
+class StatementProof(MethodView):
+    @access(*EVERYONE)
+    @blp.response(200, StatementProofSchema)
+    def get(self, member_id):
+        """The member's statement with a Merkle proof per line, verifiable offline against the
+        published head (format: docs/statement-proofs.md)."""
+        member = get_member(db.session, member_id)
+        current_principal().require_member(member.id, member.community_id)
+        return proofs.statement_document(db.session, member)

@@ -50,3 +50,21 @@ class ExpiringSchema(Schema):
     coins = fields.Integer(metadata={"description": "coins that expire then unless spent first"})
     household_coins = fields.Integer(allow_none=True)
     within_days = fields.Integer()
+
+
+class MerkleHeadSchema(Schema):
+    block = fields.Integer()
+    hash = fields.String()
+    last_seq = fields.Integer()
+    created_at = fields.DateTime(allow_none=True)
+
+
+class StatementProofSchema(Schema):
+    """A ``greencoin-statement/1`` document (docs/statement-proofs.md); passed through as built."""
+
+    format = fields.String()
+    member = fields.Dict()
+    accounts = fields.List(fields.Dict())
+    head = fields.Dict(allow_none=True)
+    blocks = fields.List(fields.Dict())
+    lines = fields.List(fields.Dict())
