@@ -146,6 +146,45 @@ def scan_fraud(business_date: str | None = None) -> list[dict]:
     return _nightly(fraud.JOB, business_date, lambda ctx, s, run, day: fraud.scan(s, day, ctx.timezone))
 
 
+def run_requested(run_id: int, app=None) -> dict | None:
+    """Carry out a run asked for from the office (queued by the API or a page), reporting progress.
+
+    Safe to deliver twice: only a run still ``queued`` is started. ``app`` is given when a thread
+    of the web process runs it (embedded mode); an RQ worker builds its own.
+    """
+    with job_context(app) as ctx:
+        run = runs.start_requested(ctx.factory, run_id)
+        if run is None:
+            return None
+        if run.job not in REQUESTABLE:
+            runs.fail_requested(ctx.factory, run.id, f"{run.job} cannot be requested")
+            return None
+        try:
+            return REQUESTABLE[run.job](ctx, run)
+        except Exception as exc:
+            runs.fail_requested(ctx.factory, run.id, exc)  # a no-op when the job recorded it already
+            raise
+
+
+def _requested_reconciliation(ctx: JobContext, run) -> dict:
+    def progress(step: str, done: int, total: int) -> None:
+        runs.report_progress(ctx.factory, run.id, step, done, total)
+
+    mode = (run.params or {}).get("mode", reconciliation.FULL)
+    record = reconciliation.run_reconciliation(
+        ctx.factory, ctx.engine, mode=mode, trigger=runs.MANUAL, run_id=run.id, progress=progress
+    )
+    return {"id": record.id, "status": record.status, "mode": record.mode,
+            "duration_ms": record.duration_ms, "discrepancies": record.discrepancy_count}
+
+
+# What the office can start (``runs.request_run`` names the job; ``run_requested`` carries it out).
+REQUESTABLE = {
+    reconciliation.JOB: _requested_reconciliation,
+    f"{reconciliation.JOB}_full": _requested_reconciliation,
+}
+
+
 # The nightly jobs in the order the in-process runner and ``greencoin run-job nightly`` use.
 NIGHTLY = {
     "system_checkpoints": checkpoint_system_accounts,

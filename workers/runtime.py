@@ -50,8 +50,9 @@ class JobContext:
 
 
 @contextmanager
-def job_context() -> Iterator[JobContext]:
-    app = current()
+def job_context(app: Flask | None = None) -> Iterator[JobContext]:
+    """The app, engine and session factory a job runs with (``app`` given: a thread of that app)."""
+    app = app or current()
     engine, factory = app.extensions["greencoin_db"]
     with app.app_context():
         yield JobContext(app, engine, factory)

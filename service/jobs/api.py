@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app, url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
@@ -52,6 +53,29 @@ class JobRuns(MethodView):
         return db.session.scalars(statement).all()
 
 
+def request_reconciliation(mode: str, principal) -> JobRun:
+    """Queue a reconciliation run and hand it to a worker (shared by the API and the office page)."""
+    from workers import dispatch  # workers build on the service, not the other way round
+
+    job = reconciliation.JOB if mode == reconciliation.INCREMENTAL else f"{reconciliation.JOB}_full"
+    run, created = db.run(lambda s: runs.request_run(s, job, params={"mode": mode}, requested_by=principal.staff_id))
+    if created:
+        dispatch.submit(current_app._get_current_object(), run.id)
+    return run
+
+
+@blp.route("/job-runs/<int:run_id>")
+class JobRunById(MethodView):
+    @access(Role.ADMIN)
+    @blp.response(200, JobRunSchema)
+    def get(self, run_id):
+        """One job run: its status (queued, running, succeeded, failed), progress and counts."""
+        run = db.session.get(JobRun, run_id)
+        if run is None:
+            raise NotFound("job run not found")
+        return run
+
+
 @blp.route("/reconciliations")
 class Reconciliations(MethodView):
     @access(*REVIEWERS)
@@ -66,12 +90,19 @@ class Reconciliations(MethodView):
 
     @access(Role.ADMIN)
     @blp.arguments(ReconciliationRunSchema)
-    @blp.response(201, ReconciliationDetailSchema)
+    @blp.response(202, JobRunSchema)
     def post(self, data):
-        """Run a reconciliation now (a city-wide administrator; ``full`` by default) and return it."""
-        if not current_principal().is_city_admin:
+        """Start a reconciliation (a city-wide administrator; ``full`` by default) and answer at once.
+
+        The answer is the queued job run; poll ``GET /api/v1/job-runs/{id}`` (the ``Location``
+        header) for its progress and, when it has finished, ``counts.reconciliation_id``. While a run
+        of the same mode is still queued or running, asking again returns that run.
+        """
+        principal = current_principal()
+        if not principal.is_city_admin:
             raise Forbidden("reconciliation covers the whole book: a city-wide administrator runs it")
-        return reconciliation.run_reconciliation(db.factory, db.engine, mode=data["mode"], trigger=runs.MANUAL)
+        run = request_reconciliation(data["mode"], principal)
+        return run, 202, {"Location": url_for("jobs.JobRunById", run_id=run.id)}
 
 
 @blp.route("/reconciliations/<int:reconciliation_id>")

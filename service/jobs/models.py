@@ -13,6 +13,7 @@ from ledger.models import Base, BigId, UTCDateTime, utcnow
 
 
 class RunStatus(StrEnum):
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -22,7 +23,8 @@ class JobRun(Base):
     """One run of a background job for a business date (local Asia/Shanghai date).
 
     Scheduled runs carry ``dedupe_key = "<job>:<date>"`` (unique), so a job for a date that already
-    succeeded does nothing new; manual runs leave it null and may repeat.
+    succeeded does nothing new; manual runs leave it null and may repeat. A run requested from the
+    office starts ``queued`` with its ``params`` and who asked, and reports ``progress`` while it runs.
     """
 
     __tablename__ = "job_runs"
@@ -40,6 +42,9 @@ class JobRun(Base):
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    params: Mapped[dict | None] = mapped_column(JSON, default=dict)
+    progress: Mapped[dict | None] = mapped_column(JSON, default=dict)  # {"step", "done", "total"}
 
 
 class Reconciliation(Base):

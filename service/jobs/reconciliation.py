@@ -22,7 +22,7 @@ import datetime as dt
 import importlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -44,7 +44,7 @@ from ledger.verify import (
 )
 
 from . import runs
-from .models import Reconciliation, ReconciliationDiscrepancy, RunStatus
+from .models import JobRun, Reconciliation, ReconciliationDiscrepancy, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -188,28 +188,47 @@ def stock_matches_movements(session: Session) -> list[Discrepancy] | None:
     ]
 
 
-def verify(session: Session, *, since: Watermarks | None, started: dt.datetime) -> Outcome:
-    """Run every check on ``session`` (a snapshot); ``since`` = None means a full check."""
+# The steps of a run as the office sees its progress, in the order ``verify`` takes them.
+STEPS = (
+    "stored_balances", "transactions_balanced", "units_balanced", "no_negative_wallets", "chain_valid",
+    "stock", "redemptions",
+)
+
+Progress = Callable[[str, int, int], None] | None
+
+
+def verify(session: Session, *, since: Watermarks | None, started: dt.datetime, progress: Progress = None) -> Outcome:
+    """Run every check on ``session`` (a snapshot); ``since`` = None means a full check.
+
+    ``progress(step, done, total)`` is called before each step and once at the end.
+    """
     upto = _settled_watermarks(session, started)
     full = since is None
     since = since or Watermarks()
+    scope = {} if full else None
     checks: dict[str, list[Discrepancy]] = {}
-    if full:
-        checks["stored_balances"] = stored_balances(session)
-        checks["transactions_balanced"] = transactions_balanced(session)
-        checks["units_balanced"] = units_balanced(session)
-        checks["no_negative_wallets"] = no_negative_wallets(session)
-    else:
-        checks["stored_balances"] = stored_balances(session, since_entry_id=since.entry_id)
-        checks["transactions_balanced"] = transactions_balanced(session, since_transaction_id=since.transaction_id)
-        checks["units_balanced"] = units_balanced(session, since_entry_id=since.entry_id)
-        checks["no_negative_wallets"] = no_negative_wallets(session, since_entry_id=since.entry_id)
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name, STEPS.index(name), len(STEPS))
+
+    for name, check, window in (
+        ("stored_balances", stored_balances, {"since_entry_id": since.entry_id}),
+        ("transactions_balanced", transactions_balanced, {"since_transaction_id": since.transaction_id}),
+        ("units_balanced", units_balanced, {"since_entry_id": since.entry_id}),
+        ("no_negative_wallets", no_negative_wallets, {"since_entry_id": since.entry_id}),
+    ):
+        step(name)
+        checks[name] = check(session, **(scope if scope is not None else window))
+    step("chain_valid")
     checks["chain_valid"] = chain_valid(session, after_seq=since.chain_seq, prev_hash=since.chain_hash)
+    step("stock")
     stock = stock_matches_movements(session)
     if stock is not None:
         checks["stock"] = stock
         baskets = getattr(_market_operations(), "redemption_discrepancies", None)
         if baskets is not None:
+            step("redemptions")
             checks["redemptions"] = [_as_discrepancy(d) for d in baskets(session)]
     counts = {
         "transactions": session.scalar(
@@ -221,6 +240,8 @@ def verify(session: Session, *, since: Watermarks | None, started: dt.datetime) 
         ),
         "accounts": session.scalar(select(func.count()).select_from(Account)),
     }
+    if progress is not None:
+        progress("done", len(STEPS), len(STEPS))
     return Outcome(checks, counts, since, upto)
 
 
@@ -235,8 +256,14 @@ def run_reconciliation(
     mode: str = INCREMENTAL,
     business_date: dt.date | None = None,
     trigger: str = runs.SCHEDULE,
+    run_id: int | None = None,
+    progress: Progress = None,
 ) -> Reconciliation | None:
-    """Check the book and store the result; ``None`` if this scheduled date was already reconciled."""
+    """Check the book and store the result; ``None`` if this scheduled date was already reconciled.
+
+    ``run_id`` is a run requested from the office (queued, then marked running by the worker): the
+    result is stored on it instead of a new run; ``progress`` reports each step as it starts.
+    """
     job = JOB if mode == INCREMENTAL else f"{JOB}_full"
     if trigger == runs.SCHEDULE and business_date is not None:
         with factory() as session:
@@ -258,10 +285,13 @@ def run_reconciliation(
                         previous.upto_chain_seq,
                         previous.upto_chain_hash,
                     )
-            outcome = verify(snapshot, since=since, started=started)
+            outcome = verify(snapshot, since=since, started=started, progress=progress)
     except Exception as exc:
         log.error("reconciliation could not run: %s", exc, exc_info=True)
-        runs.record_failure(factory, job, business_date, trigger=trigger, started_at=started, error=exc)
+        if run_id is not None:
+            runs.fail_requested(factory, run_id, exc)
+        else:
+            runs.record_failure(factory, job, business_date, trigger=trigger, started_at=started, error=exc)
         RECONCILIATION_OK.set(0)
         raise
     duration_ms = int((time.perf_counter() - clock) * 1000)
@@ -270,7 +300,10 @@ def run_reconciliation(
     effective_mode = mode if since is not None else FULL
 
     def store(session: Session) -> Reconciliation | None:
-        run = runs.claim(session, job, business_date, trigger=trigger, started_at=started)
+        if run_id is not None:
+            run = session.scalars(select(JobRun).where(JobRun.id == run_id).with_for_update()).first()
+        else:
+            run = runs.claim(session, job, business_date, trigger=trigger, started_at=started)
         if run is None:
             return None
         record = Reconciliation(

@@ -170,3 +170,94 @@ def record_failure(
     except Exception:  # noqa: BLE001 - the database may be what failed; the log has the error
         log.exception("could not record the failure of job %s", job)
         return None
+
+
+# --- runs requested from the office (an API call or a page), carried out by a worker ---------------
+
+# A queued or running request older than this is taken as lost (its worker died) and asked again.
+REQUEST_STALE = dt.timedelta(hours=8)
+
+
+def request_run(session: Session, job: str, *, params: dict, requested_by: int | None) -> tuple[JobRun, bool]:
+    """Queue a run of ``job`` asked for by a person; ``(run, created)``.
+
+    While a run of the same job and parameters is still queued or running, asking again returns it
+    instead of queueing a second one (a double click, two administrators at once).
+    """
+    unfinished = session.scalars(
+        select(JobRun)
+        .where(
+            JobRun.job == job,
+            JobRun.trigger == MANUAL,
+            JobRun.status.in_((RunStatus.QUEUED.value, RunStatus.RUNNING.value)),
+            JobRun.started_at > utcnow() - REQUEST_STALE,
+        )
+        .order_by(JobRun.id.desc())
+    ).all()
+    for run in unfinished:
+        if (run.params or {}) == params:
+            return run, False
+    run = JobRun(
+        job=job,
+        trigger=MANUAL,
+        status=RunStatus.QUEUED.value,
+        attempts=0,
+        started_at=utcnow(),
+        counts={},
+        params=params,
+        progress={},
+        requested_by=requested_by,
+    )
+    session.add(run)
+    session.flush()
+    return run, True
+
+
+def start_requested(factory: sessionmaker[Session], run_id: int) -> JobRun | None:
+    """Mark a queued run as running (its own short transaction, so the office sees it at once).
+
+    ``None`` when the run is not queued any more: a job delivered twice does its work once.
+    """
+
+    def work(session: Session) -> JobRun | None:
+        run = session.scalars(select(JobRun).where(JobRun.id == run_id).with_for_update()).first()
+        if run is None or run.status != RunStatus.QUEUED.value:
+            return None
+        run.status = RunStatus.RUNNING.value
+        run.attempts += 1
+        run.started_at = utcnow()
+        run.progress = {"step": None, "done": 0, "total": 0}
+        session.flush()
+        session.expunge(run)
+        return run
+
+    return ledger.run_in_transaction(factory, work)
+
+
+def report_progress(factory: sessionmaker[Session], run_id: int, step: str, done: int, total: int) -> None:
+    """Record how far a running job is (a short write of its own; a failure to record is only logged)."""
+
+    def work(session: Session) -> None:
+        run = session.get(JobRun, run_id)
+        if run is not None and run.status == RunStatus.RUNNING.value:
+            run.progress = {"step": step, "done": done, "total": total}
+
+    try:
+        ledger.run_in_transaction(factory, work)
+    except Exception:  # noqa: BLE001 - progress is a courtesy; the job goes on
+        log.warning("could not record the progress of job run %s", run_id, exc_info=True)
+
+
+def fail_requested(factory: sessionmaker[Session], run_id: int, error: BaseException | str) -> None:
+    """Record that a requested run failed, in its own transaction."""
+    text = error if isinstance(error, str) else "".join(traceback.format_exception_only(error)).strip()
+
+    def work(session: Session) -> None:
+        run = session.get(JobRun, run_id)
+        if run is not None and run.status in (RunStatus.QUEUED.value, RunStatus.RUNNING.value):
+            finish(run, run.counts or {}, status=RunStatus.FAILED, error=text[:4000])
+
+    try:
+        ledger.run_in_transaction(factory, work)
+    except Exception:  # noqa: BLE001 - the database may be what failed; the log has the error
+        log.exception("could not record the failure of job run %s", run_id)

@@ -12,13 +12,16 @@ class JobRunSchema(Schema):
     job = fields.String()
     business_date = fields.Date(allow_none=True)
     trigger = fields.String()
-    status = fields.String(metadata={"description": "running | succeeded | failed"})
+    status = fields.String(metadata={"description": "queued | running | succeeded | failed"})
     attempts = fields.Integer()
-    started_at = fields.DateTime()
+    started_at = fields.DateTime(metadata={"description": "when it started (a queued run: when it was asked for)"})
     finished_at = fields.DateTime(allow_none=True)
     duration_ms = fields.Integer(allow_none=True)
     counts = fields.Dict()
     error = fields.String(allow_none=True)
+    requested_by = fields.Integer(allow_none=True, metadata={"description": "the staff member who asked for it"})
+    params = fields.Dict(allow_none=True)
+    progress = fields.Dict(allow_none=True, metadata={"description": "{step, done, total} while it runs"})
 
 
 class DiscrepancySchema(Schema):

@@ -112,6 +112,10 @@ STATUS_LABELS = {
     "corrected": _l("corrected"),
     "ok": _l("sound"),
     "failed": _l("failed"),
+    "passed": _l("sound"),
+    "queued": _l("queued"),
+    "running": _l("running"),
+    "succeeded": _l("done"),
 }
 
 

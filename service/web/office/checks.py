@@ -13,8 +13,8 @@ from ...conduct import supervision
 from ...conduct.schemas import FlagResolveSchema
 from ...extensions import db
 from ...jobs import reconciliation as checks
-from ...jobs import runs
-from ...jobs.models import JobRun, Reconciliation
+from ...jobs.api import request_reconciliation
+from ...jobs.models import JobRun, Reconciliation, RunStatus
 from ...volunteering import fraud
 from ..core import ERROR_MESSAGES, bp, principal, render_error
 from ..forms import PROBLEMS, failed, load_form
@@ -32,16 +32,61 @@ ERROR_MESSAGES.update(
 # --- reconciliation and job status ----------------------------------------------------------------
 
 
+JOB_LABELS = {
+    "seal_chain": _l("Sealing the hash chain"),
+    "system_checkpoints": _l("Balance checkpoints"),
+    "notice_period": _l("Crediting awards after the notice period"),
+    "coin_expiry": _l("Annual coin expiry"),
+    "star_tiers": _l("Volunteer stars"),
+    "disclosure": _l("Monthly disclosure"),
+    "fraud_scan": _l("Fraud scan"),
+    "reconciliation": _l("Reconciliation (new postings)"),
+    "reconciliation_full": _l("Reconciliation (whole book)"),
+}
+STEP_LABELS = {
+    None: _l("waiting for a worker"),
+    "stored_balances": _l("stored balances"),
+    "transactions_balanced": _l("each transaction sums to zero"),
+    "units_balanced": _l("each unit sums to zero"),
+    "no_negative_wallets": _l("no wallet below zero"),
+    "chain_valid": _l("hash chain"),
+    "stock": _l("stock"),
+    "redemptions": _l("baskets and refunds"),
+    "done": _l("storing the result"),
+}
+MODE_LABELS = {"full": _l("whole book"), "incremental": _l("new postings")}
+UNFINISHED = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+
+
+def job_label(job: str) -> str:
+    return str(JOB_LABELS.get(job, job))
+
+
+def _followed_run(run_id: int | None) -> JobRun | None:
+    """The reconciliation run the page follows: the one just started, else any still unfinished."""
+    run = db.session.get(JobRun, run_id) if run_id else None
+    if run is not None and run.job.startswith(checks.JOB):
+        return run
+    return db.session.scalars(
+        select(JobRun).where(JobRun.status.in_(UNFINISHED), JobRun.job.startswith(checks.JOB))
+        .order_by(JobRun.id.desc()).limit(1)
+    ).first()
+
+
 @bp.route("/office/reconciliation", methods=["GET", "POST"])
 @access(*OFFICE)
 def reconciliation():
+    """Reconciliation status and job runs; a city-wide administrator starts a check, which runs in
+    the background while this page follows its progress."""
     who = principal()
     if request.method == "POST":
         if not who.is_city_admin:
             return render_error(_("You are not allowed to do this."), 403)
-        result = checks.run_reconciliation(db.factory, db.engine, mode="full", trigger=runs.MANUAL)
-        flash(_("Reconciliation finished: %(status)s.", status=result.status if result else "-"), "ok")
-        return redirect(url_for("web.reconciliation"))
+        mode = checks.INCREMENTAL if request.form.get("mode") == checks.INCREMENTAL else checks.FULL
+        run = request_reconciliation(mode, who)
+        flash(_("The check has started; this page shows how far it is."), "ok")
+        return redirect(url_for("web.reconciliation", run=run.id))
+    followed = _followed_run(request.args.get("run", type=int))
     recent = db.session.scalars(select(Reconciliation).order_by(Reconciliation.id.desc()).limit(20)).all()
     job_runs = db.session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(30)).all()
     return office_page(
@@ -49,7 +94,12 @@ def reconciliation():
         reconciliations=recent,
         latest=recent[0] if recent else None,
         job_runs=job_runs,
+        followed=followed,
+        following=followed is not None and followed.status in UNFINISHED,
         can_run=who.is_city_admin,
+        job_label=job_label,
+        step_label=lambda step: str(STEP_LABELS.get(step, step)),
+        mode_label=lambda mode: str(MODE_LABELS.get(mode, mode)),
     )
 
 
