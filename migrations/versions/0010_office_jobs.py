@@ -1,14 +1,14 @@
 """Jobs started from the office: a run is queued with its parameters and who asked, and reports progress.
 
-Revision ID: 0009_office_jobs
-Revises: 0008_personal_data
+Revision ID: 0010_office_jobs
+Revises: 0009_merkle_blocks
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_office_jobs"
-down_revision = "0008_personal_data"
+revision = "0010_office_jobs"
+down_revision = "0009_merkle_blocks"
 branch_labels = None
 depends_on = None
 
