@@ -42,6 +42,28 @@ def test_vectors_of_the_published_format():
     assert merkle_root(three) == VECTOR_ROOT_OF_THREE
     assert merkle_path(three, 2) == [["L", VECTOR_NODE_01]]
     assert block_hash("0" * 64, VECTOR_ROOT_OF_THREE) == VECTOR_BLOCK_1
+    # the literal values printed in the document
+    assert leaf_digest("11" * 32).hex() == "4635e1fa62a599a7880a8d14a56f720a1d40f6e5448ab5a5e39bedc8bd87fa8e"
+    assert VECTOR_ROOT_OF_THREE == "9bee4401962e94b921336a7910a5a9718836ffcbc545dde0a3f34d858beb5752"
+    assert VECTOR_BLOCK_1 == "03306a5280ae91e92ef74ba9e6bc4db2d110110e24bb84ba84b7fea60afa43fc"
+    assert merkle_path(three, 0) == [
+        ["R", "bc6f27de60abf5319d16ff4c98fe3c42022c84f6a7a2b207c8df19b0ec3d8d58"],
+        ["R", "5e5caeafc27155c368b6f201107d6f8b270747ce636ac5174a56c6e12ef89ad1"],
+    ]
+
+
+def test_canonical_content_vector():
+    import datetime as dt
+
+    from ledger.chain import canonical_content, content_hash
+
+    content = dict(
+        idempotency_key="demo:1", kind="adjustment", community_id=1,
+        created_at=dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.UTC), memo="开户", actor_id=None, location=None,
+        details={}, reverses_id=None, related_id=None, lines=[(7, "COIN", 10), (3, "COIN", -10)],
+    )
+    assert canonical_content(**content).startswith('{"actor":null,"at":"2026-11-01T02:00:00.000000+00:00"')
+    assert content_hash(**content) == "4402ac88f0064ec0a13cab8efaf9afbb8350acb17e9c65d346c7ce615ae8df38"
 
 
 def _node(a: bytes, b: bytes) -> bytes:
