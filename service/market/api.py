@@ -113,8 +113,7 @@ class StockReceipts(MethodView):
     @blp.arguments(MarketListQuerySchema, location="query")
     @blp.response(200, StockReceiptSchema(many=True))
     def get(self, query):
-        receipts = operations.list_stock_receipts(db.session, current_principal(), **query)
-        return [operations.stock_receipt_view(r) for r in receipts]
+        return operations.list_stock_receipts(db.session, current_principal(), **query)
 
     @access(*COUNTER)
     @blp.arguments(StockReceiptCreateSchema)
@@ -127,7 +126,7 @@ class StockReceipts(MethodView):
 
         def work(session):
             receipt = operations.receive_stock(session, principal, **data)
-            return StockReceiptSchema().dump(operations.stock_receipt_view(receipt)), 201
+            return StockReceiptSchema().dump(receipt), 201
 
         return idempotent(data, work)
 
@@ -137,7 +136,7 @@ class StockReceiptById(MethodView):
     @access(*READERS)
     @blp.response(200, StockReceiptSchema)
     def get(self, receipt_id):
-        return operations.stock_receipt_view(operations.get_stock_receipt(db.session, current_principal(), receipt_id))
+        return operations.get_stock_receipt(db.session, current_principal(), receipt_id)
 
 
 # --- the counter ---------------------------------------------------------------------------------
@@ -162,8 +161,7 @@ class Redemptions(MethodView):
     @blp.response(200, MarketRedemptionSchema(many=True))
     def get(self, query):
         """Baskets, newest first (``before`` = the last id of the previous page); residents see their own."""
-        redemptions = operations.list_redemptions(db.session, current_principal(), **query)
-        return [operations.redemption_view(db.session, r) for r in redemptions]
+        return operations.list_redemptions(db.session, current_principal(), **query)
 
     @access(*COUNTER)
     @blp.arguments(MarketRedemptionCreateSchema)
@@ -178,7 +176,7 @@ class Redemptions(MethodView):
 
         def work(session):
             redemption = operations.redeem(session, principal, idempotency_key=key, **data)
-            return MarketRedemptionSchema().dump(operations.redemption_view(session, redemption)), 201
+            return MarketRedemptionSchema().dump(redemption), 201
 
         return idempotent(data, work)
 
@@ -188,8 +186,7 @@ class RedemptionById(MethodView):
     @access(Role.ADMIN, Role.CASHIER, Role.SUPERVISOR, Role.RESIDENT)
     @blp.response(200, MarketRedemptionSchema)
     def get(self, redemption_id):
-        redemption = operations.get_redemption(db.session, current_principal(), redemption_id)
-        return operations.redemption_view(db.session, redemption)
+        return operations.get_redemption(db.session, current_principal(), redemption_id)
 
 
 @blp.route("/redemptions/<int:redemption_id>/refund")
@@ -208,7 +205,7 @@ class RedemptionRefund(MethodView):
             refund = operations.refund_redemption(
                 session, principal, redemption_id=redemption_id, idempotency_key=key, **data
             )
-            return MarketRefundSchema().dump(operations.refund_summary(refund)), 201
+            return MarketRefundSchema().dump(refund), 201
 
         return idempotent({"redemption_id": redemption_id, **data}, work)
 
@@ -218,7 +215,7 @@ class RefundById(MethodView):
     @access(Role.ADMIN, Role.CASHIER, Role.SUPERVISOR, Role.RESIDENT)
     @blp.response(200, MarketRefundSchema)
     def get(self, refund_id):
-        return operations.refund_summary(operations.get_refund(db.session, current_principal(), refund_id))
+        return operations.get_refund(db.session, current_principal(), refund_id)
 
 
 # --- receipts ------------------------------------------------------------------------------------

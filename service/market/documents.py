@@ -1,4 +1,4 @@
-"""Printable receipts (小票) and CSV sheets of the cashier's day.
+"""Receipts (小票: what they show, and printable) and CSV sheets of the cashier's day.
 
 The receipt template lives here rather than in a templates folder so the package needs no data
 files of its own; Flask autoescapes ``render_template_string`` output.
@@ -10,6 +10,63 @@ import csv
 import io
 
 from flask import Response, render_template_string
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..auth.models import Staff
+from ..members.models import Member
+from ..privacy import mask_name
+from .models import Redemption, Refund
+from .reports import line_row
+from .scope import get_supermarket, local
+
+
+def _staff_name(session: Session, staff_id: int | None) -> str | None:
+    return session.scalar(select(Staff.name).where(Staff.id == staff_id)) if staff_id else None
+
+
+def redemption_receipt(session: Session, redemption: Redemption) -> dict:
+    """What the printed receipt shows: no name beyond the masked one, no phone, no card code."""
+    supermarket = get_supermarket(session, redemption.supermarket_id)
+    member = session.get(Member, redemption.member_id)
+    return {
+        "kind": "redemption",
+        "number": redemption.number,
+        "supermarket": supermarket.name,
+        "time": local(redemption.created_at),
+        "cashier": _staff_name(session, redemption.staff_id),
+        "resident": mask_name(member.name),
+        "paid_from": redemption.paid_from,
+        "lines": [{**line_row(ln), "unit": ln.unit} for ln in redemption.lines],
+        "total": redemption.total,
+        "balance_after": redemption.balance_after,
+        "transaction_id": redemption.transaction_id,
+        "redemption_number": None,
+        "reason": None,
+    }
+
+
+def refund_receipt(session: Session, refund: Refund) -> dict:
+    redemption = session.get(Redemption, refund.redemption_id)
+    supermarket = get_supermarket(session, refund.supermarket_id)
+    member = session.get(Member, redemption.member_id)
+    units = {ln.id: ln.unit for ln in redemption.lines}
+    return {
+        "kind": "refund",
+        "number": refund.number,
+        "supermarket": supermarket.name,
+        "time": local(refund.created_at),
+        "cashier": _staff_name(session, refund.staff_id),
+        "resident": mask_name(member.name),
+        "paid_from": redemption.paid_from,
+        "lines": [{**line_row(ln), "unit": units.get(ln.redemption_line_id, "件")} for ln in refund.lines],
+        "total": refund.total,
+        "balance_after": refund.balance_after,
+        "transaction_id": refund.transaction_id,
+        "redemption_number": redemption.number,
+        "reason": refund.reason,
+    }
+
 
 RECEIPT_HTML = """<!doctype html>
 <html lang="zh-CN">

@@ -8,6 +8,7 @@ reconciliation can check that the stored count equals the sum of its movements.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +24,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models import Base, BigId, UTCDateTime, utcnow
+
+from ..privacy import mask_name
+
+if TYPE_CHECKING:
+    from ..members.models import Member
 
 
 class Product(Base):
@@ -93,11 +99,27 @@ class Redemption(Base):
     lines: Mapped[list[RedemptionLine]] = relationship(
         order_by="RedemptionLine.id", lazy="selectin", viewonly=True
     )
+    refunds: Mapped[list[Refund]] = relationship(order_by="Refund.id", viewonly=True)
+    member: Mapped[Member] = relationship(viewonly=True)
 
     @property
     def number(self) -> str:
         """The receipt number printed for the resident: supermarket and redemption id."""
         return f"R{self.supermarket_id:04d}-{self.id:08d}"
+
+    @property
+    def resident(self) -> str:
+        return mask_name(self.member.name)
+
+    @property
+    def refunded_total(self) -> int:
+        return sum(r.total for r in self.refunds)
+
+    @property
+    def status(self) -> str:
+        if not self.refunds:
+            return "completed"
+        return "refunded" if self.refunded_total == self.total else "partly_refunded"
 
 
 class RedemptionLine(Base):

@@ -115,7 +115,7 @@ class StockReceiptSchema(Schema):
     note = fields.String()
     staff_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
-    lines = fields.List(fields.Nested(StockReceiptLineSchema))
+    lines = fields.List(fields.Nested(StockReceiptLineSchema), attribute="movements")
 
 
 class MarketListQuerySchema(PageQuerySchema):

@@ -21,10 +21,9 @@ def counter_refunds():
     supermarket = this_supermarket()
     number = request.args.get("number", "").strip()
     redemptions = market.list_redemptions(db.session, principal(), supermarket_id=supermarket.id, limit=30)
-    views = [market.redemption_view(db.session, r) for r in redemptions]
     if number:
-        views = [v for v in views if number in v["number"]]
-    return render_template("counter/refunds.html", redemptions=views, number=number)
+        redemptions = [r for r in redemptions if number in r.number]
+    return render_template("counter/refunds.html", redemptions=redemptions, number=number)
 
 
 @bp.route("/counter/refunds/<int:redemption_id>", methods=["GET", "POST"])
@@ -62,7 +61,7 @@ def counter_refund(redemption_id: int):
     redemption = market.get_redemption(db.session, who, redemption_id)
     return render_template(
         "counter/refund.html",
-        redemption=market.redemption_view(db.session, redemption),
+        redemption=redemption,
         error=error,
         problems=problems,
         values=values,
