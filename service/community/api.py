@@ -60,10 +60,12 @@ class CommunityById(MethodView):
     @blp.response(200, CommunitySchema)
     def patch(self, changes, community_id):
         """Change rates, caps and rules; past postings keep the values they were made with."""
-        current_principal().require_admin_of(community_id)
+        principal = current_principal()
+        principal.require_admin_of(community_id)
 
         def work(session):
-            return operations.update_community(session, operations.get_community(session, community_id), changes)
+            community = operations.get_community(session, community_id)
+            return operations.update_community(session, community, changes, principal=principal)
 
         return db.run(work)
 

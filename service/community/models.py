@@ -30,6 +30,15 @@ class Community(Base):
     min_spend_age: Mapped[int | None] = mapped_column(Integer)
     # Optional annual coin expiry (年度清零) as "MM-DD"; null = coins carry forward.
     coin_expiry_month_day: Mapped[str | None] = mapped_column(String(5))
+    # Fraud-alert thresholds for the nightly scan (alerts are for review, never a punishment).
+    fraud_frequent_credits: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    fraud_frequent_window_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    fraud_long_record_minutes: Mapped[int] = mapped_column(Integer, default=720, server_default="720")
+    fraud_day_total_minutes: Mapped[int] = mapped_column(Integer, default=960, server_default="960")
+    # Printed on the monthly disclosure (积分公示) and on certificates (志愿服务记录证明).
+    objection_contact: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    certificate_issuer: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    person_in_charge: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 import ledger
 from ledger import AccountType, Unit
 
+from ..audit.operations import record_audit, snapshot
 from ..errors import Conflict
 from ..rows import get_row
 from .models import Community, Station, Supermarket
@@ -23,7 +24,15 @@ SETTINGS = (
     "hour_storage_cap_minutes",
     "min_spend_age",
     "coin_expiry_month_day",
+    "fraud_frequent_credits",
+    "fraud_frequent_window_days",
+    "fraud_long_record_minutes",
+    "fraud_day_total_minutes",
+    "objection_contact",
+    "certificate_issuer",
+    "person_in_charge",
 )
+TEXT_SETTINGS = ("objection_contact", "certificate_issuer", "person_in_charge")
 
 
 def get_community(session: Session, community_id: int) -> Community:
@@ -59,11 +68,21 @@ def create_community(session: Session, *, code: str, name: str, **settings) -> C
     return community
 
 
-def update_community(session: Session, community: Community, changes: dict) -> Community:
-    for key, value in changes.items():
-        if key in SETTINGS:
-            setattr(community, key, value)
+def update_community(session: Session, community: Community, changes: dict, *, principal=None) -> Community:
+    """Change a community's settings, audit-logged (past postings keep the values they were made with)."""
+    changed = {key: value for key, value in changes.items() if key in SETTINGS}
+    for key in TEXT_SETTINGS:
+        if key in changed and changed[key] is None:
+            changed[key] = ""  # an emptied text field clears it
+    before = snapshot(community, changed)
+    for key, value in changed.items():
+        setattr(community, key, value)
     session.flush()
+    if before != changed:
+        record_audit(
+            session, principal=principal, action="community.update", target_type="community",
+            target_id=community.id, community_id=community.id, before=before, after=changed,
+        )
     return community
 
 

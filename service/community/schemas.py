@@ -19,6 +19,25 @@ class CommunitySettingsSchema(Schema):
     )
     min_spend_age = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=120))
     coin_expiry_month_day = fields.String(allow_none=True, validate=MONTH_DAY)
+    fraud_frequent_credits = fields.Integer(
+        strict=True, validate=validate.Range(min=2, max=1000),
+        metadata={"description": "alert when one staff member credits one wallet this often in the window"},
+    )
+    fraud_frequent_window_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
+    fraud_long_record_minutes = fields.Integer(
+        strict=True, validate=validate.Range(min=30, max=24 * 60),
+        metadata={"description": "alert on one service record longer than this"},
+    )
+    fraud_day_total_minutes = fields.Integer(
+        strict=True, validate=validate.Range(min=30, max=24 * 60),
+        metadata={"description": "alert when one volunteer logs more than this on one day"},
+    )
+    objection_contact = text(200, required=False, min_length=0, allow_none=True, metadata={
+        "description": "who takes objections to the monthly disclosure (printed on the notice-board sheet)"})
+    certificate_issuer = text(200, required=False, min_length=0, allow_none=True, metadata={
+        "description": "the issuing organisation on certificates (default: the community's name)"})
+    person_in_charge = text(100, required=False, min_length=0, allow_none=True, metadata={
+        "description": "the person in charge named on certificates"})
 
 
 class CommunityCreateSchema(CommunitySettingsSchema):

@@ -24,6 +24,7 @@ from .schemas import (
     CertificateCreateSchema,
     CertificateQuerySchema,
     CertificateSchema,
+    FraudAlertDismissSchema,
     FraudAlertQuerySchema,
     FraudAlertSchema,
     PublicCertificateSchema,
@@ -229,5 +230,25 @@ class FraudAlerts(MethodView):
     @blp.arguments(FraudAlertQuerySchema, location="query")
     @blp.response(200, FraudAlertSchema(many=True))
     def get(self, query):
-        """Patterns for review (never automatic punishment), newest first."""
+        """Patterns for review (never automatic punishment), newest first, each with the records it is about."""
         return fraud.list_alerts(db.session, current_principal(), **query)
+
+
+@blp.route("/fraud-alerts/<int:alert_id>")
+class FraudAlertById(MethodView):
+    @access(Role.ADMIN, Role.SUPERVISOR)
+    @blp.response(200, FraudAlertSchema)
+    def get(self, alert_id):
+        """One alert with the records it is about."""
+        return fraud.get_alert(db.session, current_principal(), alert_id)
+
+
+@blp.route("/fraud-alerts/<int:alert_id>/dismiss")
+class FraudAlertDismissal(MethodView):
+    @access(Role.ADMIN)
+    @blp.arguments(FraudAlertDismissSchema)
+    @blp.response(200, FraudAlertSchema)
+    def post(self, data, alert_id):
+        """Dismiss an alert after looking into it, with the reason (an administrator; audit-logged)."""
+        principal = current_principal()
+        return db.run(lambda s: fraud.dismiss_alert(s, principal, alert_id, **data))

@@ -108,5 +108,8 @@ class FraudAlert(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     business_date: Mapped[dt.date] = mapped_column(Date)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | dismissed
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dismissed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    dismissed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    dismissal_reason: Mapped[str | None] = mapped_column(Text)

@@ -224,6 +224,16 @@ class CertificateSchema(Schema):
 class FraudAlertQuerySchema(PageQuerySchema):
     community_id = query_id()
     kind = fields.String(validate=validate.Length(max=40), load_default=None)
+    status = fields.String(validate=validate.OneOf(["open", "dismissed"]), load_default=None)
+
+
+class FraudAlertDismissSchema(Schema):
+    reason = text(1000)
+
+
+class AlertLinkSchema(Schema):
+    type = fields.String(metadata={"description": "service_record | transaction | member | household | staff"})
+    id = fields.Integer()
 
 
 class FraudAlertSchema(Schema):
@@ -235,5 +245,14 @@ class FraudAlertSchema(Schema):
     subject = fields.String()
     business_date = fields.Date()
     details = fields.Dict()
-    status = fields.String()
+    status = fields.String(metadata={"description": "open | dismissed"})
     created_at = fields.DateTime()
+    dismissed_by = fields.Integer(allow_none=True)
+    dismissed_at = fields.DateTime(allow_none=True)
+    dismissal_reason = fields.String(allow_none=True)
+    links = fields.Method("_links", metadata={"description": "the records the alert is about"})
+
+    def _links(self, alert):
+        from .fraud import alert_links
+
+        return AlertLinkSchema(many=True).dump(alert_links(alert))

@@ -106,6 +106,7 @@ STATUS_LABELS = {
     "disputed": _l("disputed"),
     "refunded": _l("refunded"),
     "open": _l("open"),
+    "dismissed": _l("dismissed"),
     "resolved": _l("resolved"),
     "escalated": _l("escalated"),
     "kept": _l("kept"),

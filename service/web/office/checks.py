@@ -16,6 +16,7 @@ from ...jobs import reconciliation as checks
 from ...jobs.api import request_reconciliation
 from ...jobs.models import JobRun, Reconciliation, RunStatus
 from ...volunteering import fraud
+from ...volunteering.schemas import FraudAlertDismissSchema
 from ..core import ERROR_MESSAGES, bp, principal, render_error
 from ..forms import PROBLEMS, failed, load_form
 from . import OFFICE, office_page, page_community
@@ -25,6 +26,7 @@ ERROR_MESSAGES.update(
         "disclosure_not_published": _l("This month's disclosure is not published yet."),
         "award_already_flagged": _l("This award already has an open flag."),
         "flag_already_resolved": _l("This flag is already resolved."),
+        "alert_already_dismissed": _l("This alert is already dismissed."),
     }
 )
 
@@ -112,11 +114,17 @@ def alerts():
     community = page_community()
     who = principal()
     if request.method == "POST":
-        flag_id = request.form.get("flag_id", type=int)
         try:
-            data = load_form(FlagResolveSchema())
-            db.run(lambda s: supervision.resolve_flag(s, who, flag_id, **data))
-            flash(_("Resolved."), "ok")
+            if request.form.get("action") == "dismiss":
+                alert_id = request.form.get("alert_id", type=int)
+                data = load_form(FraudAlertDismissSchema())
+                db.run(lambda s: fraud.dismiss_alert(s, who, alert_id, **data))
+                flash(_("Alert dismissed."), "ok")
+            else:
+                flag_id = request.form.get("flag_id", type=int)
+                data = load_form(FlagResolveSchema())
+                db.run(lambda s: supervision.resolve_flag(s, who, flag_id, **data))
+                flash(_("Resolved."), "ok")
         except PROBLEMS as exc:
             flash(failed(exc)[0], "error")
         return redirect(url_for("web.alerts", community=community.id))
@@ -125,4 +133,14 @@ def alerts():
         community=community,
         flags=supervision.list_flags(db.session, who, community_id=community.id, limit=100),
         alerts=fraud.list_alerts(db.session, who, community_id=community.id, limit=100),
+        alert_links=fraud.alert_links,
+        alert_kind=lambda kind: str(ALERT_KINDS.get(kind, kind)),
     )
+
+
+ALERT_KINDS = {
+    "frequent_crediting": _l("one staff member credited one wallet often"),
+    "two_stations_at_once": _l("at two stations at once"),
+    "overlapping_records": _l("overlapping records"),
+    "implausible_record": _l("implausibly long hours"),
+}

@@ -49,10 +49,11 @@ def admin_settings():
     community = page_community()
     error, field_errors, values, status = None, {}, None, 200
     if request.method == "POST":
-        principal().require_admin_of(community.id)
+        who = principal()
+        who.require_admin_of(community.id)
         try:
             changes = load_form(CommunitySettingsSchema())
-            db.run(lambda s: update_community(s, get_community(s, community.id), changes))
+            db.run(lambda s: update_community(s, get_community(s, community.id), changes, principal=who))
             flash(_("Saved."), "ok")
             return redirect(url_for("web.admin_settings", community=community.id))
         except PROBLEMS as exc:
