@@ -77,4 +77,4 @@ class DisputePolicyView(MethodView):
     def patch(self, data, community_id):
         """Set the dispute window and the answer deadline (audit-logged)."""
         principal = current_principal()
-        return db.run(lambda s: DisputePolicySchema().dump(operations.set_policy(s, principal, community_id, data)))
+        return db.run(lambda s: operations.set_policy(s, principal, community_id, data))

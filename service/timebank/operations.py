@@ -19,6 +19,7 @@ from ..auth.models import Role
 from ..community.operations import get_community
 from ..errors import Conflict, Forbidden, Invalid
 from ..members.operations import get_member, member_wallet
+from ..proxies.operations import active_grant, authorise_helper, record_helper_action
 from ..rows import get_row
 from ..volunteering.operations import local_today
 from .models import HourTransfer, ServiceProvider, ServiceRedemption, TimebankService
@@ -251,9 +252,13 @@ def transfer_hours(
     """Give time-bank minutes to a family member; the relation is recorded. A resident gives only
     their own hours; the receiver's storage cap (if the community sets one) holds."""
     giver = get_member(session, from_member_id)
+    helper_grant = None
     if principal.role == Role.RESIDENT:
         if principal.member_id != giver.id:
-            raise Forbidden("you can give only your own hours", code="not_your_hours")
+            # a named helper (代办) gives the elder's hours; anyone else is refused as before
+            if active_grant(session, elder_id=giver.id, helper_id=principal.member_id) is None:
+                raise Forbidden("you can give only your own hours", code="not_your_hours")
+            helper_grant = authorise_helper(session, principal, giver)
     else:
         principal.require_writer_in(giver.community_id)
     receiver = session.get(type(giver), to_member_id)
@@ -294,9 +299,14 @@ def transfer_hours(
             "relation": relation,
             "from_member_id": giver.id,
             "to_member_id": receiver.id,
+            **({"acted_by_member_id": principal.member_id} if helper_grant else {}),
         },
     )
     transfer.transaction_id = posted.transaction_id
+    if helper_grant is not None:
+        record_helper_action(
+            session, helper_grant, kind="hour_transfer", transaction_id=posted.transaction_id, minutes=minutes
+        )
     session.flush()
     return transfer
 

@@ -1,0 +1,187 @@
+"""Naming, revoking and checking helpers; what a helper does is recorded and capped per month."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import ledger
+from ledger import Unit
+
+from ..audit.operations import record_audit
+from ..auth.access import Principal
+from ..auth.models import Role
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..members.models import Member
+from ..members.operations import get_member, member_wallet
+from ..privacy import mask_name
+from ..rows import get_row
+from .models import HelperAction, HelperGrant
+
+HELPER_RELATIONS = (
+    "parent", "child", "spouse", "grandparent", "grandchild", "sibling", "parent_in_law", "child_in_law",
+    "grid_worker",  # 网格员
+)
+
+
+def _may_manage(principal: Principal, elder: Member) -> None:
+    """The elder themself, or desk staff / an administrator of their community."""
+    if principal.role == Role.RESIDENT:
+        if principal.member_id != elder.id:
+            raise NotFound("member not found")
+        return
+    principal.require_writer_in(elder.community_id)
+    if principal.role not in (Role.STATION_STAFF, Role.ADMIN):
+        raise Forbidden("the desk names helpers for a resident")
+
+
+def _find_helper(session: Session, community_id: int, helper: str) -> Member:
+    wanted = helper.strip()
+    member = session.scalars(
+        select(Member).where(Member.community_id == community_id, Member.volunteer_number == wanted)
+    ).first()
+    if member is None:
+        raise Invalid("no resident of this community has that volunteer number", code="unknown_helper")
+    return member
+
+
+def active_grant(session: Session, *, elder_id: int, helper_id: int, lock: bool = False) -> HelperGrant | None:
+    query = select(HelperGrant).where(
+        HelperGrant.elder_member_id == elder_id, HelperGrant.helper_member_id == helper_id,
+        HelperGrant.revoked_at.is_(None),
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).first()
+
+
+def grant_helper(
+    session: Session, principal: Principal, *, elder_member_id: int, helper: str, relation: str,
+    monthly_coin_cap: int | None = None,
+) -> HelperGrant:
+    elder = get_member(session, elder_member_id)
+    _may_manage(principal, elder)
+    if relation not in HELPER_RELATIONS:
+        raise Invalid("unknown relation", code="invalid_relation", allowed=list(HELPER_RELATIONS))
+    helper_member = _find_helper(session, elder.community_id, helper)
+    if helper_member.id == elder.id:
+        raise Invalid("a resident cannot be their own helper", code="helper_is_elder")
+    if not helper_member.active or not elder.active:
+        raise Conflict("this resident is no longer active", code="member_inactive")
+    get_row(session, Member, elder.id, what="member", lock=True)  # one grant at a time per elder
+    if active_grant(session, elder_id=elder.id, helper_id=helper_member.id) is not None:
+        raise Conflict("this helper is already named", code="helper_exists")
+    grant = HelperGrant(
+        community_id=elder.community_id, elder_member_id=elder.id, helper_member_id=helper_member.id,
+        relation=relation, granted_by_staff_id=principal.staff_id, granted_by_member_id=principal.member_id,
+    )
+    if monthly_coin_cap is not None:
+        grant.monthly_coin_cap = monthly_coin_cap
+    session.add(grant)
+    session.flush()
+    record_audit(
+        session, principal=principal, action="helper.grant", target_type="member", target_id=elder.id,
+        community_id=elder.community_id,
+        after={"grant_id": grant.id, "helper_member_id": helper_member.id, "relation": relation,
+               "monthly_coin_cap": grant.monthly_coin_cap},
+    )
+    return grant
+
+
+def revoke_helper(session: Session, principal: Principal, grant_id: int) -> HelperGrant:
+    """The elder or the desk withdraws a helper; effective for the helper's next action."""
+    grant = get_row(session, HelperGrant, grant_id, what="helper", lock=True)
+    elder = get_member(session, grant.elder_member_id)
+    _may_manage(principal, elder)
+    if grant.revoked_at is not None:
+        raise Conflict("this helper was already withdrawn", code="helper_revoked")
+    grant.revoked_at = ledger.utcnow()
+    grant.revoked_by_staff_id, grant.revoked_by_member_id = principal.staff_id, principal.member_id
+    session.flush()
+    record_audit(
+        session, principal=principal, action="helper.revoke", target_type="member", target_id=elder.id,
+        community_id=elder.community_id, before={"grant_id": grant.id, "revoked": False},
+        after={"grant_id": grant.id, "revoked": True},
+    )
+    return grant
+
+
+def list_grants(session: Session, principal: Principal, member_id: int) -> list[HelperGrant]:
+    """Everyone who helps ``member_id`` (the elder, or staff of the community), newest first."""
+    elder = get_member(session, member_id)
+    principal.require_member(elder.id, elder.community_id)
+    return list(session.scalars(
+        select(HelperGrant).where(HelperGrant.elder_member_id == elder.id).order_by(HelperGrant.id.desc())
+    ))
+
+
+def _month_start(now: dt.datetime) -> dt.datetime:
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def coins_spent_this_month(session: Session, grant: HelperGrant, now: dt.datetime | None = None) -> int:
+    since = _month_start(now or ledger.utcnow())
+    return session.scalar(
+        select(func.coalesce(func.sum(HelperAction.coins), 0)).where(
+            HelperAction.grant_id == grant.id, HelperAction.created_at >= since
+        )
+    ) or 0
+
+
+def acting_for(session: Session, principal: Principal) -> list[dict]:
+    """What a helper may see of the elders they act for: masked name, coins and hours, and how much
+    of this month's cap is left. Nothing else of the elder's."""
+    if principal.role != Role.RESIDENT:
+        raise Forbidden("only residents act as helpers")
+    grants = session.scalars(
+        select(HelperGrant).where(
+            HelperGrant.helper_member_id == principal.member_id, HelperGrant.revoked_at.is_(None)
+        ).order_by(HelperGrant.id)
+    ).all()
+    result = []
+    for grant in grants:
+        elder = get_member(session, grant.elder_member_id)
+        if not elder.active:
+            continue
+        result.append({
+            "grant_id": grant.id,
+            "elder_member_id": elder.id,
+            "elder_name": mask_name(elder.name),
+            "relation": grant.relation,
+            "coins": ledger.balance(session, member_wallet(session, elder, Unit.COIN).id),
+            "hours_minutes": ledger.balance(session, member_wallet(session, elder, Unit.HOUR).id),
+            "monthly_coin_cap": grant.monthly_coin_cap,
+            "coins_left_this_month": max(0, grant.monthly_coin_cap - coins_spent_this_month(session, grant)),
+        })
+    return result
+
+
+def authorise_helper(
+    session: Session, principal: Principal, elder: Member, *, coins: int = 0, now: dt.datetime | None = None
+) -> HelperGrant:
+    """The helper's live grant for ``elder``, locked; refuses a revoked grant or one whose monthly cap
+    ``coins`` would pass. Call in the unit of work that posts, then ``record_helper_action``."""
+    if principal.role != Role.RESIDENT or principal.member_id is None:
+        raise Forbidden("only a named helper acts for a resident")
+    grant = active_grant(session, elder_id=elder.id, helper_id=principal.member_id, lock=True)
+    if grant is None:
+        raise Forbidden("you are not a helper of this resident", code="not_a_helper")
+    spent = coins_spent_this_month(session, grant, now)
+    if coins and spent + coins > grant.monthly_coin_cap:
+        raise Conflict(
+            "this would pass the helper's monthly coin cap", code="helper_cap_exceeded",
+            cap=grant.monthly_coin_cap, spent=spent,
+        )
+    return grant
+
+
+def record_helper_action(
+    session: Session, grant: HelperGrant, *, kind: str, transaction_id: int | None, coins: int = 0, minutes: int = 0
+) -> HelperAction:
+    action = HelperAction(grant_id=grant.id, kind=kind, transaction_id=transaction_id, coins=coins, minutes=minutes)
+    session.add(action)
+    session.flush()
+    return action
+
