@@ -1,7 +1,7 @@
 """helpers: grants for helpers acting for an elderly resident (代办) and what they did
 
-Revision ID: 0011_helpers
-Revises: 0010_office_jobs
+Revision ID: 0012_helpers
+Revises: 0011_office_settings
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import ledger.models  # noqa: F401  (UTCDateTime and BigId render through it)
 
-revision = "0011_helpers"
-down_revision = "0010_office_jobs"
+revision = "0012_helpers"
+down_revision = "0011_office_settings"
 branch_labels = None
 depends_on = None
 
