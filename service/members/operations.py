@@ -5,23 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ledger
-from ledger import AccountType, Entry, Transaction, Unit
+from ledger import AccountType, Unit
 
 from ..auth.operations import hash_secret
 from ..community.operations import get_community
 from ..errors import Conflict, Invalid
 from ..privacy import mask_national_id, national_id_digest, normalise_national_id
 from ..rows import get_row
+from . import stars
 from .models import Household, Member
-
-# Ledger kinds whose HOUR credits count towards lifetime volunteer hours (stars). Spending and
-# giving hours do not lower lifetime hours; only reversing the service record does.
-LIFETIME_HOUR_KINDS = ("volunteer_hours", "volunteer_hours.reversal", "opening_lifetime_hours")
 
 
 def get_member(session: Session, member_id: int) -> Member:
@@ -119,11 +115,6 @@ def register_member(
     return member
 
 
-def set_pin(session: Session, member: Member, pin: str) -> None:
-    member.pin_hash = hash_secret(pin)
-    session.flush()
-
-
 def find_members(session: Session, *, community_id: int | None, card_code=None, phone=None, volunteer_number=None, name=None, limit=50, offset=0):
     query = select(Member).order_by(Member.id)
     if community_id is not None:
@@ -139,30 +130,14 @@ def find_members(session: Session, *, community_id: int | None, card_code=None, 
     return session.scalars(query.limit(limit).offset(offset)).all()
 
 
-def lifetime_minutes(session: Session, member: Member) -> int:
-    wallet = member_wallet(session, member, Unit.HOUR)
-    total = session.scalar(
-        select(func.coalesce(func.sum(Entry.amount), 0))
-        .join(Transaction, Transaction.id == Entry.transaction_id)
-        .where(Entry.account_id == wallet.id, Transaction.kind.in_(LIFETIME_HOUR_KINDS))
-    )
-    return int(total)
-
-
-def star_for(minutes: int, thresholds_hours: tuple[int, ...] | None = None) -> int:
-    """Volunteer star rating (志愿者星级): how many thresholds the lifetime hours have reached."""
-    thresholds = thresholds_hours or current_app.config["STAR_THRESHOLDS_HOURS"]
-    return sum(1 for hours in thresholds if minutes >= hours * 60)
-
-
 def member_balance(session: Session, member: Member) -> dict:
-    lifetime = lifetime_minutes(session, member)
+    lifetime = stars.lifetime_minutes(session, member_wallet(session, member, Unit.HOUR).id)
     return {
         "member_id": member.id,
         "coins": ledger.balance(session, member_wallet(session, member, Unit.COIN).id),
         "hours_minutes": ledger.balance(session, member_wallet(session, member, Unit.HOUR).id),
         "lifetime_hours_minutes": lifetime,
-        "star": star_for(lifetime),
+        "star": stars.star_for(lifetime),
         "household_coins": (
             ledger.balance(session, household_wallet(session, get_household(session, member.household_id)).id)
             if member.household_id

@@ -1,9 +1,9 @@
-"""Volunteer star tiers (志愿者星级), applied nightly from lifetime approved hours.
+"""Lifetime volunteer hours and the volunteer star tiers (志愿者星级) applied nightly from them.
 
 Lifetime minutes are summed from the HOUR entries of ``LIFETIME_HOUR_KINDS`` (approvals, their
 reversals, migrated opening hours): spending or giving hours never lowers them, reversing a service
 record does. Every change is kept in ``star_changes`` with the business date and the reason; a drop
-names the reversal that caused it.
+names the reversal that caused it. ``lifetime_hour_entries`` is the one query of those entries.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ledger import AccountType, Unit
@@ -19,25 +20,59 @@ from ledger.models import Account, Entry, Transaction, utcnow
 
 from ..jobs.models import JobRun
 from .models import StarChange, VolunteerStar
-from .operations import LIFETIME_HOUR_KINDS, star_for
 
 JOB = "star_tiers"
+# Ledger kinds whose HOUR credits count towards lifetime volunteer hours (stars). Spending and
+# giving hours do not lower lifetime hours; only reversing the service record does.
+LIFETIME_HOUR_KINDS = ("volunteer_hours", "volunteer_hours.reversal", "opening_lifetime_hours")
 REVERSAL_KINDS = tuple(k for k in LIFETIME_HOUR_KINDS if k.endswith(".reversal"))
+
+
+def lifetime_hour_entries(*columns, wallet_id: int | None = None) -> Select:
+    """``select(*columns)`` over the entries that count towards lifetime hours: of one member's HOUR
+    wallet, or (no ``wallet_id``) of every member's, joined to the wallet account."""
+    query = (
+        select(*columns)
+        .select_from(Entry)
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .where(Transaction.kind.in_(LIFETIME_HOUR_KINDS))
+    )
+    if wallet_id is not None:
+        return query.where(Entry.account_id == wallet_id)
+    return query.join(Account, Account.id == Entry.account_id).where(
+        Account.type == AccountType.MEMBER_WALLET.value, Account.unit == Unit.HOUR.value
+    )
+
+
+def lifetime_minutes(session: Session, wallet_id: int) -> int:
+    """Lifetime volunteer minutes of one member, given their HOUR wallet."""
+    return int(session.scalar(lifetime_hour_entries(func.coalesce(func.sum(Entry.amount), 0), wallet_id=wallet_id)))
 
 
 def lifetime_minutes_by_member(session: Session) -> dict[int, int]:
     rows = session.execute(
-        select(Account.owner_id, func.sum(Entry.amount))
-        .join(Entry, Entry.account_id == Account.id)
-        .join(Transaction, Transaction.id == Entry.transaction_id)
-        .where(
-            Account.type == AccountType.MEMBER_WALLET.value,
-            Account.unit == Unit.HOUR.value,
-            Transaction.kind.in_(LIFETIME_HOUR_KINDS),
-        )
-        .group_by(Account.owner_id)
+        lifetime_hour_entries(Account.owner_id, func.sum(Entry.amount)).group_by(Account.owner_id)
     ).all()
     return {int(owner): int(total) for owner, total in rows}
+
+
+def lifetime_credits_since(session: Session, wallet_id: int, since: dt.datetime) -> list[tuple[int, dt.datetime]]:
+    """``(minutes, posted_at)`` of each lifetime-hours entry of one wallet since ``since`` (reversals
+    negative), for the resident's hours per month."""
+    return [
+        (int(amount), created_at)
+        for amount, created_at in session.execute(
+            lifetime_hour_entries(Entry.amount, Transaction.created_at, wallet_id=wallet_id).where(
+                Transaction.created_at >= since
+            )
+        )
+    ]
+
+
+def star_for(minutes: int, thresholds_hours: tuple[int, ...] | None = None) -> int:
+    """Volunteer star rating (志愿者星级): how many thresholds the lifetime hours have reached."""
+    thresholds = thresholds_hours or current_app.config["STAR_THRESHOLDS_HOURS"]
+    return sum(1 for hours in thresholds if minutes >= hours * 60)
 
 
 def _latest_reversal(session: Session, member_id: int) -> Transaction | None:

@@ -1,7 +1,7 @@
 """Spending time-bank hours on providers' services and giving hours to family.
 
 Neither lowers lifetime volunteer hours: their ledger kinds (``service_redemption``,
-``hour_transfer``) are not in ``members.operations.LIFETIME_HOUR_KINDS``.
+``hour_transfer``) are not in ``members.stars.LIFETIME_HOUR_KINDS``.
 """
 
 from __future__ import annotations

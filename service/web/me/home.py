@@ -7,9 +7,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request
-from sqlalchemy import select
 
-from ledger import Entry, Transaction, Unit
+from ledger import Unit
 
 from ...auth.access import access
 from ...auth.models import Role
@@ -20,12 +19,12 @@ from ...extensions import db
 from ...jobs.runs import local_today
 from ...market import operations as market
 from ...members.operations import (
-    LIFETIME_HOUR_KINDS,
     get_member,
     member_balance,
     member_statement,
     member_wallet,
 )
+from ...members.stars import lifetime_credits_since
 from ..core import bp, principal
 
 
@@ -73,12 +72,7 @@ def monthly_hours(session, member, *, months: int = 12, today: dt.date | None = 
     today = today or dt.datetime.now(zone).date()
     first = _month_start(today, months - 1)
     since = dt.datetime(first.year, first.month, 1, tzinfo=zone).astimezone(dt.UTC)
-    wallet = member_wallet(session, member, Unit.HOUR)
-    rows = session.execute(
-        select(Entry.amount, Transaction.created_at)
-        .join(Transaction, Transaction.id == Entry.transaction_id)
-        .where(Entry.account_id == wallet.id, Transaction.kind.in_(LIFETIME_HOUR_KINDS), Transaction.created_at >= since)
-    ).all()
+    rows = lifetime_credits_since(session, member_wallet(session, member, Unit.HOUR).id, since)
     buckets = {_month_start(today, back): 0 for back in range(months)}
     for amount, created_at in rows:
         local = created_at.astimezone(zone).date().replace(day=1)

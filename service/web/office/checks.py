@@ -6,18 +6,17 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from ...auth.access import access
 from ...conduct import supervision
 from ...conduct.schemas import FlagResolveSchema
 from ...extensions import db
+from ...jobs import operations as jobs
 from ...jobs import reconciliation as checks
 from ...jobs.api import request_reconciliation
-from ...jobs.models import JobRun, Reconciliation, RunStatus
 from ...volunteering import fraud
 from ...volunteering.schemas import FraudAlertDismissSchema
-from ..core import ERROR_MESSAGES, bp, principal, render_error
+from ..core import ERROR_MESSAGES, bp, principal
 from ..forms import PROBLEMS, failed, load_form
 from . import OFFICE, office_page, page_community
 
@@ -57,22 +56,10 @@ STEP_LABELS = {
     "done": _l("storing the result"),
 }
 MODE_LABELS = {"full": _l("whole book"), "incremental": _l("new postings")}
-UNFINISHED = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
 
 def job_label(job: str) -> str:
     return str(JOB_LABELS.get(job, job))
-
-
-def _followed_run(run_id: int | None) -> JobRun | None:
-    """The reconciliation run the page follows: the one just started, else any still unfinished."""
-    run = db.session.get(JobRun, run_id) if run_id else None
-    if run is not None and run.job.startswith(checks.JOB):
-        return run
-    return db.session.scalars(
-        select(JobRun).where(JobRun.status.in_(UNFINISHED), JobRun.job.startswith(checks.JOB))
-        .order_by(JobRun.id.desc()).limit(1)
-    ).first()
 
 
 @bp.route("/office/reconciliation", methods=["GET", "POST"])
@@ -82,22 +69,16 @@ def reconciliation():
     the background while this page follows its progress."""
     who = principal()
     if request.method == "POST":
-        if not who.is_city_admin:
-            return render_error(_("You are not allowed to do this."), 403)
         mode = checks.INCREMENTAL if request.form.get("mode") == checks.INCREMENTAL else checks.FULL
         run = request_reconciliation(mode, who)
         flash(_("The check has started; this page shows how far it is."), "ok")
         return redirect(url_for("web.reconciliation", run=run.id))
-    followed = _followed_run(request.args.get("run", type=int))
-    recent = db.session.scalars(select(Reconciliation).order_by(Reconciliation.id.desc()).limit(20)).all()
-    job_runs = db.session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(30)).all()
+    followed = jobs.followed_run(db.session, request.args.get("run", type=int))
     return office_page(
         "admin/reconciliation.html",
-        reconciliations=recent,
-        latest=recent[0] if recent else None,
-        job_runs=job_runs,
+        **jobs.overview(db.session, who),
         followed=followed,
-        following=followed is not None and followed.status in UNFINISHED,
+        following=followed is not None and followed.status in jobs.UNFINISHED,
         can_run=who.is_city_admin,
         job_label=job_label,
         step_label=lambda step: str(STEP_LABELS.get(step, step)),

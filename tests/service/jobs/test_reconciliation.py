@@ -178,3 +178,26 @@ def test_a_failed_book_stays_failed_until_a_full_check_passes(app, world, tamper
     tamper("UPDATE ledger_accounts SET balance = balance - 100 WHERE id = :a", a=wallet)
     assert _run(app, "incremental").status == "passed"
     assert _run(app, "incremental").mode == "incremental"
+
+
+def test_the_office_page_shows_discrepancies_and_job_runs_only_to_whom_the_api_does(app, world, tamper):
+    """The page reads through jobs.operations like the API: discrepancies name accounts of every
+    community (city-wide administrators only), job runs are for administrators."""
+    from tests.web.pages import staff_browser, text_of
+
+    community, _, _, _, wallet = _book(world, app)
+    tamper("UPDATE ledger_accounts SET balance = balance + 1 WHERE id = :a", a=wallet)
+    assert _run(app).status == "failed"
+    pages = {
+        who: text_of(staff_browser(app, caller).get("/office/reconciliation"))
+        for who, caller in (
+            ("city", world.admin()),
+            ("community", world.admin(community)),
+            ("supervisor", world.staff("supervisor", community=community)),
+        )
+    }
+    assert all('data-testid="latest-reconciliation"' in html for html in pages.values())
+    assert "stored_balance" in pages["city"]
+    assert "stored_balance" not in pages["community"] and "stored_balance" not in pages["supervisor"]
+    assert "1 discrepancies" in pages["community"]  # the failed job run's error
+    assert "1 discrepancies" not in pages["supervisor"]
