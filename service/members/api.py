@@ -14,8 +14,6 @@ from ..jobs import runs
 from . import operations, stars
 from .schemas import (
     BalanceSchema,
-    HouseholdCreateSchema,
-    HouseholdSchema,
     MemberCreatedSchema,
     MemberCreateSchema,
     MemberQuerySchema,
@@ -89,26 +87,6 @@ class MemberStatement(MethodView):
         return {"lines": describe_lines(db.session, page.lines), "next_cursor": page.next_cursor}
 
 
-@blp.route("/households")
-class Households(MethodView):
-    @access(Role.ADMIN, Role.STATION_STAFF)
-    @blp.arguments(HouseholdCreateSchema)
-    @blp.response(201, HouseholdSchema)
-    def post(self, data):
-        current_principal().require_writer_in(data["community_id"])
-        return db.run(lambda s: operations.register_household(s, **data))
-
-
-@blp.route("/households/<int:household_id>")
-class HouseholdById(MethodView):
-    @access(*STAFF)
-    @blp.response(200, HouseholdSchema)
-    def get(self, household_id):
-        household = operations.get_household(db.session, household_id)
-        current_principal().require_community(household.community_id, what="household")
-        return household
-
-
 @blp.route("/members/<int:member_id>/stars")
 class MemberStars(MethodView):
     @access(*EVERYONE)
@@ -126,3 +104,6 @@ class MemberExpiring(MethodView):
         """Coins that expire within 30 days unless spent (annual clearing 年度清零), for statements."""
         today = runs.local_today(current_app.config["TIMEZONE"])
         return expiry.expiring_soon(db.session, _member_in_scope(member_id), today)
+
+
+from . import household_api  # noqa: E402,F401  (the /households routes, on this blueprint)

@@ -19,6 +19,8 @@ class Household(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(200), default="")
+    # The head of the household (户主), one of its members; households and members refer to each other.
+    head_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", use_alter=True))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -10,11 +10,71 @@ class HouseholdCreateSchema(Schema):
     community_id = ref_id(required=True)
     name = text(100)
     address = text(200, required=False, min_length=0)
+    head_member_id = ref_id(allow_none=True, metadata={"description": "the head of the household (户主), a member"})
 
 
 class HouseholdSchema(HouseholdCreateSchema):
     id = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+
+
+class HouseholdUpdateSchema(Schema):
+    name = text(100, required=False)
+    address = text(200, required=False, min_length=0)
+    head_member_id = ref_id(allow_none=True)
+
+
+class HouseholdQuerySchema(Schema):
+    community_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))
+    q = fields.String(load_default=None, validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))
+
+
+class HouseholdListedSchema(HouseholdSchema):
+    member_count = fields.Integer()
+
+
+class HouseholdMemberAddSchema(Schema):
+    member_id = ref_id(required=True)
+
+
+class HouseholdMemberSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    volunteer_number = fields.String()
+    is_head = fields.Boolean()
+
+
+class HouseholdDetailSchema(HouseholdSchema):
+    members = fields.List(fields.Nested(HouseholdMemberSchema))
+
+
+class HouseholdWalletLineSchema(Schema):
+    entry_id = fields.Integer()
+    transaction_id = fields.Integer()
+    kind = fields.String()
+    amount = fields.Integer(metadata={"description": "coins: positive in, negative out"})
+    balance_after = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    memo = fields.String(allow_none=True)
+    reverses_id = fields.Integer(allow_none=True)
+    member_id = fields.Integer(allow_none=True, metadata={"description": "who earned or spent it"})
+    member_name = fields.String(allow_none=True)
+
+
+class HouseholdWalletMemberSchema(Schema):
+    member_id = fields.Integer(allow_none=True)
+    member_name = fields.String(allow_none=True)
+    earned = fields.Integer()
+    spent = fields.Integer()
+
+
+class HouseholdWalletSchema(Schema):
+    coins = fields.Integer()
+    by_member = fields.List(fields.Nested(HouseholdWalletMemberSchema))
+    lines = fields.List(fields.Nested(HouseholdWalletLineSchema))
+    next_cursor = fields.Integer(allow_none=True)
 
 
 class MemberCreateSchema(Schema):

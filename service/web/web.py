@@ -17,7 +17,7 @@ PAGE_MODULES = (
     "me.home", "me.card", "me.family", "me.certificates", "me.disputes",
     "desk.members", "desk.hours", "desk.review", "desk.conduct", "desk.disputes",
     "counter.basket", "counter.refunds", "counter.shift",
-    "office.community", "office.catalogue", "office.disclosure", "office.checks", "office.records",
+    "office.community", "office.catalogue", "office.disclosure", "office.checks", "office.records", "office.households",
 )
 
 
