@@ -1,14 +1,14 @@
 """A household names its head (户主), one of its members.
 
-Revision ID: 0012_household_head
-Revises: 0011_office_settings
+Revision ID: 0013_household_head
+Revises: 0012_helpers
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_household_head"
-down_revision = "0011_office_settings"
+revision = "0013_household_head"
+down_revision = "0012_helpers"
 branch_labels = None
 depends_on = None
 
