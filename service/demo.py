@@ -207,5 +207,6 @@ def load_demo(*, seed: int = 20261121, residents_per_community: int = 300, month
     # Seal the history now: it is back-dated, so reconciliation would count it as late to seal.
     while ledger.seal(session):
         pass
+    ledger.merkle.build_blocks(session)  # so residents can download provable statements at once
     session.commit()
     return demo_logins(session)

@@ -14,9 +14,11 @@ import logging
 from collections.abc import Callable
 
 import ledger
+from ledger import merkle
 from ledger.models import utcnow
 from service.bookkeeping import expiry
 from service.conduct import disclosure
+from service.disputes import operations as disputes
 from service.jobs import reconciliation, runs
 from service.members import stars
 from service.volunteering import fraud
@@ -146,6 +148,26 @@ def scan_fraud(business_date: str | None = None) -> list[dict]:
     return _nightly(fraud.JOB, business_date, lambda ctx, s, run, day: fraud.scan(s, day, ctx.timezone))
 
 
+def escalate_disputes(business_date: str | None = None) -> list[dict]:
+    """Disputes not answered by their deadline go to the supervisors (村务监督委员会)."""
+    return _nightly(
+        "dispute_deadlines", business_date,
+        lambda ctx, s, run, day: {"escalated": disputes.escalate_overdue(s, utcnow())}, every_date=False,
+    )
+
+
+def build_merkle_blocks(business_date: str | None = None) -> list[dict]:
+    """Close a Merkle block over the links sealed since the last one, so statement lines can be
+    proven against the published head (before the disclosure prints it)."""
+
+    def work(ctx, session, run, day):
+        while ledger.seal(session):
+            pass
+        return {"blocks": merkle.build_blocks(session)}
+
+    return _nightly("merkle_blocks", business_date, work, every_date=False)
+
+
 def run_requested(run_id: int, app=None) -> dict | None:
     """Carry out a run asked for from the office (queued by the API or a page), reporting progress.
 
@@ -190,7 +212,9 @@ NIGHTLY = {
     "system_checkpoints": checkpoint_system_accounts,
     "notice_period": credit_notice_period_awards,
     "coin_expiry": expire_coins,
+    "dispute_deadlines": escalate_disputes,
     "star_tiers": apply_star_tiers,
+    "merkle_blocks": build_merkle_blocks,
     "disclosure": publish_disclosures,
     "fraud_scan": scan_fraud,
     "reconciliation": reconcile,
