@@ -14,7 +14,7 @@ from tqdm import tqdm
 from service.jobs.runs import local_today
 
 from . import jobs, runtime
-from .schedule import DEFAULT_QUEUE, NIGHTLY_QUEUE, SCHEDULE
+from .schedule import DEFAULT_QUEUE, NIGHTLY_QUEUE, SCHEDULE, nightly
 
 JOB_NAMES = [item.name for item in SCHEDULE] + ["nightly"]
 
@@ -50,7 +50,8 @@ def run_job_command(name: str, business_date: str | None) -> None:
         return
     if name == "nightly":
         jobs.seal_chain()  # as the schedule's sealer would have, so reconciliation sees a sealed chain
-    selected = jobs.NIGHTLY if name == "nightly" else {name: dict((i.name, i.func) for i in SCHEDULE)[name]}
+    chosen = nightly() if name == "nightly" else [item for item in SCHEDULE if item.name == name]
+    selected = {item.name: item.func for item in chosen}
     results = {}
     with tqdm(total=len(selected), desc="jobs", unit="job") as bar:
         for job_name, func in selected.items():

@@ -205,17 +205,3 @@ REQUESTABLE = {
     reconciliation.JOB: _requested_reconciliation,
     f"{reconciliation.JOB}_full": _requested_reconciliation,
 }
-
-
-# The nightly jobs in the order the in-process runner and ``greencoin run-job nightly`` use.
-NIGHTLY = {
-    "system_checkpoints": checkpoint_system_accounts,
-    "notice_period": credit_notice_period_awards,
-    "coin_expiry": expire_coins,
-    "dispute_deadlines": escalate_disputes,
-    "star_tiers": apply_star_tiers,
-    "merkle_blocks": build_merkle_blocks,
-    "disclosure": publish_disclosures,
-    "fraud_scan": scan_fraud,
-    "reconciliation": reconcile,
-}

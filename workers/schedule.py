@@ -29,6 +29,10 @@ class Scheduled:
     timeout: int = 3600
     catch_up: bool = True  # the in-process runner also runs it once at start
 
+    @property
+    def daily(self) -> bool:
+        return self.cron is not None and self.cron.split()[2:] == ["*", "*", "*"]
+
 
 SCHEDULE = [
     # Every transaction is sealed into the hash chain within a minute of its commit.
@@ -47,6 +51,11 @@ SCHEDULE = [
     Scheduled("reconciliation_full", jobs.reconcile_full, NIGHTLY_QUEUE, cron="30 19 * * 6", timeout=8 * 3600,
               catch_up=False),
 ]
+
+
+def nightly() -> list[Scheduled]:
+    """The jobs of every night, in their order (what ``greencoin run-job nightly`` runs)."""
+    return [item for item in SCHEDULE if item.queue == NIGHTLY_QUEUE and item.daily]
 
 
 def register_all(register: Callable = cron.register, *, queue_prefix: str = "") -> list:

@@ -69,6 +69,15 @@ def test_schedule_cron_strings_are_utc_for_two_in_the_morning_in_shanghai():
     assert next(item for item in SCHEDULE if item.name == "seal_chain").interval <= 60
 
 
+def test_the_nightly_run_is_the_daily_part_of_the_one_schedule_in_its_order():
+    from workers.schedule import nightly
+
+    assert [item.name for item in nightly()] == [
+        "system_checkpoints", "notice_period", "coin_expiry", "dispute_deadlines", "star_tiers", "merkle_blocks",
+        "disclosure", "fraud_scan", "reconciliation",
+    ]  # not the 15-second sealer, not the weekly full reconciliation
+
+
 @pytest.fixture
 def rq_prefix(redis_url):
     """Queue and cron names of this test only; every key they leave behind is deleted after."""
