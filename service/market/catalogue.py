@@ -21,7 +21,7 @@ from .scope import get_supermarket, require_reader, scope_to_supermarkets
 
 FEW_LEFT_AT = 5  # the resident catalogue shows "few_left" at or below this many units
 RECEIPT_KINDS = ("donation", "purchase")
-PRODUCT_FIELDS = ("sku", "name", "unit", "price", "active")
+PRODUCT_FIELDS = ("sku", "barcode", "name", "unit", "price", "active")
 
 
 def get_product(session: Session, product_id: int) -> Product:
@@ -35,12 +35,23 @@ def _sku_taken(session: Session, supermarket_id: int, sku: str, except_id: int |
     return session.scalars(query).first() is not None
 
 
+def _barcode_taken(session: Session, supermarket_id: int, barcode: str | None, except_id: int | None = None) -> bool:
+    if not barcode:
+        return False
+    query = select(Product.id).where(Product.supermarket_id == supermarket_id, Product.barcode == barcode)
+    if except_id is not None:
+        query = query.where(Product.id != except_id)
+    return session.scalars(query).first() is not None
+
+
 def create_product(session: Session, principal: Principal, *, supermarket_id: int, **fields) -> Product:
     """Add a catalogue item (administrators); stock starts at 0 and comes in by stock receipts."""
     supermarket = get_supermarket(session, supermarket_id)
     principal.require_admin_of(supermarket.community_id)
     if _sku_taken(session, supermarket.id, fields["sku"]):
         raise Conflict("this SKU is already in the supermarket's catalogue", code="sku_taken", sku=fields["sku"])
+    if _barcode_taken(session, supermarket.id, fields.get("barcode")):
+        raise Conflict("this barcode is already in the supermarket's catalogue", code="barcode_taken")
     product = Product(
         supermarket_id=supermarket.id,
         community_id=supermarket.community_id,
@@ -58,6 +69,8 @@ def update_product(session: Session, principal: Principal, product_id: int, chan
     principal.require_admin_of(product.community_id)
     if "sku" in changes and _sku_taken(session, product.supermarket_id, changes["sku"], product.id):
         raise Conflict("this SKU is already in the supermarket's catalogue", code="sku_taken", sku=changes["sku"])
+    if _barcode_taken(session, product.supermarket_id, changes.get("barcode"), product.id):
+        raise Conflict("this barcode is already in the supermarket's catalogue", code="barcode_taken")
     for key, value in changes.items():
         if key in PRODUCT_FIELDS:
             setattr(product, key, value)

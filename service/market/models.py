@@ -37,6 +37,7 @@ class Product(Base):
     __tablename__ = "products"
     __table_args__ = (
         UniqueConstraint("supermarket_id", "sku"),
+        UniqueConstraint("supermarket_id", "barcode"),
         CheckConstraint("stock >= 0", name="stock_non_negative"),
         CheckConstraint("price > 0", name="price_positive"),
     )
@@ -45,6 +46,7 @@ class Product(Base):
     supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     sku: Mapped[str] = mapped_column(String(40))
+    barcode: Mapped[str | None] = mapped_column(String(14))  # EAN-8/13, UPC-A, GTIN-14 as printed on the goods
     name: Mapped[str] = mapped_column(String(100))
     unit: Mapped[str] = mapped_column(String(16), default="件")  # 件, 袋, 瓶 … as printed on receipts
     price: Mapped[int] = mapped_column(Integer)  # whole coins per unit

@@ -6,6 +6,7 @@ from marshmallow.exceptions import ValidationError
 from ..schemas import PageQuerySchema, coins, query_id, ref_id, text
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", error="1-40 letters, digits, '.', '-' and '_'")
+BARCODE = validate.Regexp(r"^[0-9]{8,14}$", error="8 to 14 digits (EAN-8, EAN-13, UPC-A, GTIN-14)")
 MAX_LINE_QUANTITY = 1000  # one basket line; a receipt line may bring in more
 MAX_RECEIPT_QUANTITY = 100_000
 MAX_LINES = 100
@@ -41,6 +42,7 @@ class MarketReceiptLineSchema(MarketItemLineSchema):
 class ProductCreateSchema(Schema):
     supermarket_id = ref_id(required=True)
     sku = fields.String(required=True, validate=SKU)
+    barcode = fields.String(validate=BARCODE, allow_none=True, load_default=None)
     name = text(100)
     unit = text(16, required=False, load_default="件")
     price = coins(required=True, validate=validate.Range(min=1, max=MAX_PRICE), metadata={"description": "whole coins per unit"})
@@ -49,6 +51,7 @@ class ProductCreateSchema(Schema):
 
 class ProductUpdateSchema(Schema):
     sku = fields.String(validate=SKU)
+    barcode = fields.String(validate=BARCODE, allow_none=True)
     name = text(100, required=False)
     unit = text(16, required=False)
     price = coins(validate=validate.Range(min=1, max=MAX_PRICE))
@@ -60,6 +63,7 @@ class ProductSchema(Schema):
     supermarket_id = fields.Integer()
     community_id = fields.Integer()
     sku = fields.String()
+    barcode = fields.String(allow_none=True)
     name = fields.String()
     unit = fields.String()
     price = fields.Integer()

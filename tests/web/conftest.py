@@ -96,7 +96,10 @@ def new_page(chromium, live_server, request):
     contexts = []
 
     def open_page(viewport=None):
-        context = chromium.new_context(base_url=live_server, viewport=viewport or {"width": 412, "height": 915})
+        # bypass_csp lets the tests inject axe-core; the pages themselves never need it.
+        context = chromium.new_context(
+            base_url=live_server, viewport=viewport or {"width": 412, "height": 915}, bypass_csp=True
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()
@@ -109,3 +112,65 @@ def new_page(chromium, live_server, request):
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# --- devices, accessibility and effort -------------------------------------------------------------
+
+TABLET_PORTRAIT = {"width": 800, "height": 1280}
+TABLET_LANDSCAPE = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+DESK_PC = {"width": 1366, "height": 768}
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def axe_problems(page) -> list[str]:
+    """Run axe-core (vendored from npm) on the page; the serious and critical violations, in words."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
+              .filter(v => v.impact === 'serious' || v.impact === 'critical')
+              .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')))"""
+    )
+    return result
+
+
+def large_text(page) -> None:
+    """The phone's large-text setting (200 %): every rem-sized text doubles."""
+    page.add_style_tag(content="html { font-size: 200% !important; }")
+
+
+class Effort:
+    """Counts what a person does in a flow: taps (clicks), keys typed by hand, and scans (a scanner
+    or the camera types a whole code and Enter by itself)."""
+
+    def __init__(self, page):
+        self.page, self.taps, self.keys, self.scans = page, 0, 0, 0
+
+    def tap(self, locator) -> None:
+        self.taps += 1
+        locator.click()
+
+    def type(self, text: str, *, enter: bool = False) -> None:
+        self.keys += len(text) + (1 if enter else 0)
+        self.page.keyboard.type(text)
+        if enter:
+            self.page.keyboard.press("Enter")
+
+    def press(self, key: str) -> None:
+        self.keys += 1
+        self.page.keyboard.press(key)
+
+    def scan(self, code: str) -> None:
+        """What a USB/Bluetooth scanner does: types the code fast and presses Enter."""
+        self.scans += 1
+        self.page.keyboard.type(code, delay=2)
+        self.page.keyboard.press("Enter")
+
+    def fill(self, locator, text: str) -> None:
+        """Tap a field and type into it."""
+        self.taps += 1
+        self.keys += len(text)
+        locator.fill(text)
+
+    def as_dict(self) -> dict:
+        return {"taps": self.taps, "keys": self.keys, "scans": self.scans}

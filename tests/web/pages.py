@@ -41,7 +41,8 @@ def resident_browser(app, member) -> object:
 
 
 def stocked_shop(world, community, products):
-    """A supermarket with products in stock, through the market operations (as an administrator)."""
+    """A supermarket with products in stock, through the market operations (as an administrator); each
+    product is (sku, name, price, stock) or (sku, name, price, stock, barcode)."""
     from service.auth.access import Principal
     from service.auth.models import Role
     from service.market.operations import create_product, receive_stock
@@ -50,8 +51,9 @@ def stocked_shop(world, community, products):
     admin = Principal(role=Role.ADMIN, community_id=community.id)
 
     def work(s):
-        made = [create_product(s, admin, supermarket_id=shop.id, sku=sku, name=name, price=price)
-                for sku, name, price, _stock in products]
+        made = [create_product(s, admin, supermarket_id=shop.id, sku=row[0], name=row[1], price=row[2],
+                               barcode=row[4] if len(row) > 4 else None)
+                for row in products]
         receive_stock(s, admin, supermarket_id=shop.id, kind="donation", source="爱心企业",
                       lines=[{"product_id": p.id, "quantity": row[3]} for p, row in zip(made, products, strict=True) if row[3]])
         return made

@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import PASSWORD, PIN
 from tests.web.conftest import screenshot
-from tests.web.pages import give_award, stocked_shop
+from tests.web.pages import give_award
 
 pytestmark = pytest.mark.browser
 
@@ -100,81 +100,6 @@ def test_station_logs_hours_a_second_staff_member_approves_them_and_the_voluntee
     assert anyone.get_by_test_id("certificate-name").inner_text() == "孙*强"
     assert anyone.get_by_test_id("certificate-intact").is_visible()
     screenshot(anyone, "certificate")
-
-
-def test_cashier_redeems_a_basket_and_the_resident_sees_the_new_balance(new_page, live_world):
-    community = live_world.community()
-    shop, (oil, soap) = stocked_shop(live_world, community, [("OIL1", "食用油", 30, 5), ("SOAP", "肥皂", 5, 10)])
-    cashier = live_world.staff("cashier", supermarket=shop)
-    member = live_world.member(community, name="周建国")
-    live_world.credit(member, 100)
-
-    counter = new_page()
-    sign_in_staff(counter, cashier)
-    counter.fill("#card_code", member.card_code)
-    counter.get_by_role("button", name="查找").click()
-    assert counter.get_by_test_id("masked-name").inner_text() == "周*国"
-    assert counter.get_by_test_id("available-coins").inner_text() == "100"
-    counter.get_by_label("数量 食用油").fill("2")
-    counter.get_by_label("数量 肥皂").fill("3")
-    counter.get_by_test_id("redeem").click()
-    assert counter.get_by_test_id("receipt-total").inner_text() == "75"
-    assert counter.get_by_test_id("balance-after").inner_text() == "25"
-    screenshot(counter, "counter-receipt")
-
-    resident = new_page()
-    sign_in_resident(resident, member)
-    assert resident.get_by_test_id("coins").inner_text() == "25"
-    assert live_world.invariants() == {}
-
-
-def test_a_basket_over_the_balance_is_refused_in_plain_words_and_the_basket_is_kept(new_page, live_world):
-    community = live_world.community()
-    shop, (oil,) = stocked_shop(live_world, community, [("OIL1", "食用油", 30, 5)])
-    cashier = live_world.staff("cashier", supermarket=shop)
-    member = live_world.member(community)
-    live_world.credit(member, 40)
-    counter = new_page()
-    sign_in_staff(counter, cashier)
-    counter.get_by_test_id("redeem").click()
-    assert "先" in counter.get_by_test_id("error").inner_text()  # no card scanned yet
-    counter.fill("#card_code", member.card_code)
-    counter.get_by_role("button", name="查找").click()
-    counter.get_by_test_id("masked-name").wait_for()
-    counter.get_by_label("数量 食用油").fill("2")
-    counter.get_by_test_id("redeem").click()
-    assert "没有兑换" in counter.get_by_test_id("error").inner_text()
-    assert "40" in counter.get_by_test_id("problem").first.inner_text()
-    assert counter.get_by_label("数量 食用油").input_value() == "2"
-    assert live_world.balance(member) == 40
-
-
-def test_cashier_refunds_a_basket_and_the_coins_come_back(new_page, live_world):
-    community = live_world.community()
-    shop, (rice,) = stocked_shop(live_world, community, [("RICE", "大米", 20, 5)])
-    cashier = live_world.staff("cashier", supermarket=shop)
-    member = live_world.member(community)
-    live_world.credit(member, 50)
-    counter = new_page()
-    sign_in_staff(counter, cashier)
-    counter.fill("#card_code", member.card_code)
-    counter.get_by_role("button", name="查找").click()
-    counter.get_by_test_id("masked-name").wait_for()
-    counter.get_by_label("数量 大米").fill("2")
-    counter.get_by_test_id("redeem").click()
-    assert counter.get_by_test_id("balance-after").inner_text() == "10"
-    counter.get_by_role("navigation").get_by_role("link", name="退货").click()
-    counter.locator("[data-testid^=refund-]").first.click()
-    counter.locator("input[name^=line_]").fill("1")
-    counter.fill("#reason", "包装破损")
-    counter.get_by_test_id("do-refund").click()
-    assert counter.get_by_test_id("receipt-total").inner_text() == "20"
-    assert counter.get_by_test_id("balance-after").inner_text() == "30"
-    screenshot(counter, "counter-refund")
-    counter.get_by_role("navigation").get_by_role("link", name="交班结算").click()
-    assert counter.get_by_test_id("coins-taken").inner_text() == "40"
-    assert live_world.balance(member) == 30
-    assert live_world.invariants() == {}
 
 
 def test_administrator_downloads_the_monthly_disclosure(new_page, live_world, tmp_path):

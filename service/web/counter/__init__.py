@@ -17,11 +17,13 @@ COUNTER = (Role.CASHIER,)
 
 ERROR_MESSAGES.update(
     {
-        "card_required": _l("Scan or type the card code and press Find first."),
+        "card_required": _l("Scan the member card first."),
         "member_not_found": _l("No resident of this community has this card."),
         "member_inactive": _l("This resident's card is deactivated."),
         "no_household": _l("This resident belongs to no household."),
-        "empty_basket": _l("The basket is empty: enter a quantity for at least one product."),
+        "empty_basket": _l("The basket is empty: scan or search a product first."),
+        "invalid_quantity": _l("A quantity is not right: whole numbers from 1 to 1000 per line."),
+        "barcode_taken": _l("This barcode is already in the catalogue."),
         "basket_refused": _l("The basket was not redeemed, nothing was taken."),
         "supermarket_inactive": _l("This supermarket is closed."),
         "out_of_stock": _l("not enough in stock"),
@@ -48,6 +50,13 @@ def lookup_resident(card_code: str) -> dict | None:
     """The resident behind a card code: masked name and coins only (as the API's look-up)."""
     found = market.find_residents(db.session, this_supermarket(), card_code=card_code)
     return found[0] if found else None
+
+
+def stock_level(stock: int) -> str:
+    """有货 / 少量 / 缺货: what a resident or cashier needs to know, not the exact count."""
+    if stock <= 0:
+        return "out"
+    return "low" if stock <= market.FEW_LEFT_AT else "in"
 
 
 def problem_lines(exc: DomainError) -> list[str]:
