@@ -12,7 +12,7 @@ from ..blueprint import Blueprint
 from ..errors import ApiErrorSchema, BadRequest
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent
-from . import fraud, operations
+from . import certificates, fraud, operations, sign_in_sheets
 from .schemas import (
     ActivityCreateSchema,
     ActivityQuerySchema,
@@ -170,7 +170,7 @@ class ServiceRecordBatch(MethodView):
         """Log a station's sign-in sheet (JSON or CSV): one result per row. Bad rows never block good
         ones; a row already recorded reports ``exists``, so re-sending a sheet creates nothing twice."""
         if (request.content_length or 0) > MAX_SHEET_BYTES:
-            raise operations.BatchTooLarge("a sheet is at most 1 MB", max_bytes=MAX_SHEET_BYTES)
+            raise sign_in_sheets.BatchTooLarge("a sheet is at most 1 MB", max_bytes=MAX_SHEET_BYTES)
         if request.mimetype == "text/csv":
             if query.get("station_id") is None:
                 raise BadRequest("give station_id in the query string with a CSV sheet", code="station_required")
@@ -178,7 +178,7 @@ class ServiceRecordBatch(MethodView):
                 text = request.get_data().decode("utf-8-sig")
             except UnicodeDecodeError:
                 raise BadRequest("the sheet must be UTF-8 text", code="invalid_encoding") from None
-            station_id, rows = query["station_id"], operations.parse_sign_in_sheet(text)
+            station_id, rows = query["station_id"], sign_in_sheets.parse_sign_in_sheet(text)
         else:
             try:
                 data = BatchSchema().load(request.get_json(silent=True) or {})
@@ -188,7 +188,7 @@ class ServiceRecordBatch(MethodView):
                 raise Invalid("the request is not valid", code="validation_error", fields=exc.messages) from None
             station_id, rows = data["station_id"], data["rows"]
         principal = current_principal()
-        return db.run(lambda s: operations.create_batch(s, principal, station_id, rows))
+        return db.run(lambda s: sign_in_sheets.create_batch(s, principal, station_id, rows))
 
     post.accepts = ("application/json", "text/csv")
 
@@ -200,7 +200,7 @@ class Certificates(MethodView):
     @blp.response(200, CertificateSchema(many=True))
     def get(self, query):
         """A volunteer's certificates (a resident: their own)."""
-        return operations.list_certificates(db.session, current_principal(), query["member_id"])
+        return certificates.list_certificates(db.session, current_principal(), query["member_id"])
 
     @access(Role.ADMIN, Role.STATION_STAFF, Role.RESIDENT)
     @blp.arguments(CertificateCreateSchema)
@@ -209,7 +209,7 @@ class Certificates(MethodView):
         """Issue a service record certificate (志愿服务记录证明, labelled 平台记录): an immutable
         snapshot of the volunteer's approved hours. Certificates are free."""
         principal = current_principal()
-        return db.run(lambda s: operations.issue_certificate(s, principal, data["member_id"]))
+        return db.run(lambda s: certificates.issue_certificate(s, principal, data["member_id"]))
 
 
 @blp.route("/certificates/<string:number>")
@@ -221,7 +221,7 @@ class CertificateByNumber(MethodView):
         """Anyone can check a certificate by its number; personal data is masked."""
         if not CERTIFICATE_NUMBER.fullmatch(number):
             raise BadRequest("not a certificate number", code="invalid_certificate_number")
-        return operations.certificate_by_number(db.session, number)
+        return certificates.certificate_by_number(db.session, number)
 
 
 @blp.route("/fraud-alerts")

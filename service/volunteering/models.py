@@ -78,6 +78,11 @@ class ServiceRecord(Base):
     reversal_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def review_reasons(self) -> list[str]:
+        """Why the record needs an administrator's approval as well: 补录 or over the daily cap."""
+        return [reason for reason, flag in (("late_entry", self.late_entry), ("over_daily_cap", self.needs_admin)) if flag]
+
 
 class Certificate(Base):
     """A service record certificate (志愿服务记录证明), issued as a 平台记录: an immutable snapshot

@@ -3,11 +3,7 @@ rejection, reversal, sign-in-sheet batches and certificates."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
-import io
-import secrets
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -16,23 +12,20 @@ from sqlalchemy.orm import Session
 
 import ledger
 from ledger import Unit
-from ledger.chain import canonical_json
 
 from ..auth.access import Principal
 from ..auth.models import Role
-from ..community.models import Community, Station
+from ..community.models import Station
 from ..community.operations import get_community, issuance_account
-from ..errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..members.models import Member
 from ..members.operations import get_member, member_wallet
-from ..privacy import mask_name
 from ..rows import get_row
-from .models import Activity, Certificate, RecordStatus, ServiceRecord
+from .models import Activity, RecordStatus, ServiceRecord
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 MAX_RECORD_MINUTES = 24 * 60
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a device clock slightly ahead is not "in the future"
-MAX_BATCH_ROWS = 500
 DUPLICATE = "duplicate_service_record"
 
 
@@ -278,16 +271,6 @@ def list_service_records(
     return session.scalars(query.limit(limit).offset(offset)).all()
 
 
-def review_reasons(record: ServiceRecord) -> list[str]:
-    """Why a record needs an administrator's approval as well: 补录 or over the daily cap."""
-    reasons = []
-    if record.late_entry:
-        reasons.append("late_entry")
-    if record.needs_admin:
-        reasons.append("over_daily_cap")
-    return reasons
-
-
 def approve_service_record(
     session: Session, principal: Principal, record_id: int, *, now: dt.datetime | None = None
 ) -> ServiceRecord:
@@ -328,7 +311,7 @@ def approve_service_record(
         if record.verified_by is not None:
             raise Conflict(
                 "verified already; an administrator must approve it", code="awaiting_admin_approval",
-                reasons=review_reasons(record),
+                reasons=record.review_reasons,
             )
         record.verified_by, record.verified_at = principal.staff_id, now
         session.flush()
@@ -414,147 +397,3 @@ def reverse_service_record(
     record.reversal_transaction_id = posted.transaction_id
     session.flush()
     return record
-
-
-def create_batch(session: Session, principal: Principal, station_id: int, rows: list) -> dict:
-    """Log a sign-in sheet: one result per row. Each row runs in its own savepoint, so a bad row
-    never blocks or half-writes the others; a row already recorded reports ``exists``."""
-    from marshmallow import ValidationError
-
-    from .schemas import BatchRowSchema
-
-    if len(rows) > MAX_BATCH_ROWS:
-        raise BatchTooLarge(f"a batch has at most {MAX_BATCH_ROWS} rows", rows=len(rows), max_rows=MAX_BATCH_ROWS)
-    station = get_station(session, station_id)
-    principal.require_station(station.id, station.community_id)
-    results = []
-    for number, raw in enumerate(rows, start=1):
-        try:
-            data = BatchRowSchema().load(raw if isinstance(raw, dict) else {})
-        except ValidationError as exc:
-            results.append(_row_error(number, "validation_error", "the row is not valid", {"fields": exc.messages}))
-            continue
-        try:
-            with session.begin_nested():
-                record = create_service_record(session, principal, station_id=station.id, **data)
-            results.append({"row": number, "status": "created", "service_record_id": record.id})
-        except DomainError as exc:
-            if exc.code == DUPLICATE:
-                results.append({"row": number, "status": "exists", "service_record_id": exc.details["service_record_id"]})
-            else:
-                results.append(_row_error(number, exc.code, exc.message, exc.details))
-        except ledger.LedgerError as exc:  # pragma: no cover - no posting happens here
-            results.append(_row_error(number, exc.code, exc.message, exc.details))
-    counts = {status: sum(1 for r in results if r["status"] == status) for status in ("created", "exists", "error")}
-    return {"station_id": station.id, **counts, "rows": results}
-
-
-class BatchTooLarge(DomainError):
-    status, code = 413, "batch_too_large"
-
-
-def _row_error(number: int, code: str, message: str, details: dict) -> dict:
-    return {"row": number, "status": "error", "error": {"code": code, "message": message, "details": details}}
-
-
-# --- certificates -------------------------------------------------------------------------
-
-CERTIFICATE_LABEL = "平台记录 (platform record)"
-
-
-def new_certificate_number(today: dt.date) -> str:
-    return f"GC{today:%Y%m%d}-{secrets.token_hex(5).upper()}"
-
-
-def issue_certificate(session: Session, principal: Principal, member_id: int) -> Certificate:
-    """Snapshot the volunteer's approved hours now; the certificate never changes afterwards."""
-    member = get_member(session, member_id)
-    principal.require_member(member.id, member.community_id)
-    if principal.role == Role.SUPERVISOR or principal.role == Role.CASHIER:
-        raise Forbidden("this role cannot issue certificates")
-    community = session.get(Community, member.community_id)
-    rows = session.execute(
-        select(ServiceRecord.service_date, ServiceRecord.activity_name, Station.name, ServiceRecord.minutes)
-        .join(Station, Station.id == ServiceRecord.station_id)
-        .where(ServiceRecord.volunteer_id == member.id, ServiceRecord.status == RecordStatus.APPROVED.value)
-        .order_by(ServiceRecord.started_at)
-    ).all()
-    issued_at = ledger.utcnow()
-    number = new_certificate_number(local_date(issued_at))
-    snapshot = {
-        "label": CERTIFICATE_LABEL,
-        "number": number,
-        "volunteer_number": member.volunteer_number,
-        "name_masked": mask_name(member.name),
-        "issuer": community.name,
-        "issued_on": local_date(issued_at).isoformat(),
-        "total_minutes": sum(r.minutes for r in rows),
-        "record_count": len(rows),
-        "first_service_date": rows[0].service_date.isoformat() if rows else None,
-        "last_service_date": rows[-1].service_date.isoformat() if rows else None,
-        "records": [
-            {"date": r.service_date.isoformat(), "activity": r.activity_name, "station": r.name, "minutes": r.minutes}
-            for r in rows
-        ],
-    }
-    certificate = Certificate(
-        number=number,
-        community_id=member.community_id,
-        member_id=member.id,
-        issued_by=principal.staff_id,
-        issued_at=issued_at,
-        snapshot=snapshot,
-        content_hash=hashlib.sha256(canonical_json(snapshot).encode()).hexdigest(),
-    )
-    session.add(certificate)
-    session.flush()
-    return certificate
-
-
-def certificate_by_number(session: Session, number: str) -> dict:
-    """The public view of a certificate: its masked snapshot and whether it is intact."""
-    certificate = session.scalars(select(Certificate).where(Certificate.number == number)).first()
-    if certificate is None:
-        raise NotFound("no certificate with this number", code="certificate_not_found")
-    intact = hashlib.sha256(canonical_json(certificate.snapshot).encode()).hexdigest() == certificate.content_hash
-    return {**certificate.snapshot, "issued_at": certificate.issued_at, "content_hash": certificate.content_hash, "intact": intact}
-
-
-def list_certificates(session: Session, principal: Principal, member_id: int):
-    member = get_member(session, member_id)
-    principal.require_member(member.id, member.community_id)
-    return session.scalars(
-        select(Certificate).where(Certificate.member_id == member.id).order_by(Certificate.id.desc())
-    ).all()
-
-
-CSV_COLUMNS = {
-    "start": "started_at",
-    "end": "ended_at",
-    "开始": "started_at",
-    "结束": "ended_at",
-    "志愿者": "volunteer",
-    "志愿者编号": "volunteer",
-    "活动": "activity",
-    "时长": "minutes",
-    "分钟": "minutes",
-    "备注": "evidence",
-}
-
-
-def parse_sign_in_sheet(text: str) -> list[dict]:
-    """Rows of a station's CSV sign-in sheet, with Chinese or English headers mapped to batch fields."""
-    reader = csv.DictReader(io.StringIO(text))
-    rows = []
-    try:
-        for line in reader:
-            row = {}
-            for key, value in line.items():
-                if key is None or value is None or not str(value).strip():
-                    continue
-                name = key.strip().lstrip("\ufeff").lower()
-                row[CSV_COLUMNS.get(name, name)] = value.strip()
-            rows.append(row)
-    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
-        raise BadRequest("the sheet is not readable CSV", code="invalid_csv", reason=str(exc)) from None
-    return rows

@@ -153,7 +153,7 @@ class ServiceRecordSchema(Schema):
     status = fields.String()
     late_entry = fields.Boolean(metadata={"description": "补录: entered long after the activity"})
     needs_admin = fields.Boolean(metadata={"description": "over the daily cap: an administrator must approve"})
-    review_reasons = fields.Method("_reasons")
+    review_reasons = fields.List(fields.String(), dump_only=True)
     recorded_by = fields.Integer()
     verified_by = fields.Integer(allow_none=True)
     verified_at = fields.DateTime(allow_none=True)
@@ -169,11 +169,6 @@ class ServiceRecordSchema(Schema):
     reversal_reason = fields.String(allow_none=True)
     reversal_transaction_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
-
-    def _reasons(self, record):
-        from .operations import review_reasons
-
-        return review_reasons(record)
 
 
 class CertificateCreateSchema(Schema):

@@ -11,13 +11,9 @@ from ...auth.access import access
 from ...auth.models import Role
 from ...community.models import Station
 from ...extensions import db
-from ...volunteering.operations import (
-    create_batch,
-    create_service_record,
-    list_activities,
-    parse_sign_in_sheet,
-)
+from ...volunteering.operations import create_service_record, list_activities
 from ...volunteering.schemas import ServiceRecordCreateSchema
+from ...volunteering.sign_in_sheets import create_batch, parse_sign_in_sheet
 from ..core import bp, principal
 from ..forms import PROBLEMS, FormInvalid, failed, form_page
 from . import DESK, desk_community_id

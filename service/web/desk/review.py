@@ -15,7 +15,6 @@ from ...volunteering.operations import (
     list_service_records,
     reject_service_record,
     reverse_service_record,
-    review_reasons,
 )
 from ...volunteering.schemas import RecordReasonSchema
 from ..core import bp, error_text, principal
@@ -31,7 +30,7 @@ def _pending_context():
     )
     return {
         "records": records,
-        "reasons": {r.id: review_reasons(r) for r in records},
+        "reasons": {r.id: r.review_reasons for r in records},
         "staff": staff_names([r.recorded_by for r in records] + [r.verified_by for r in records]),
         "volunteers": member_names(r.volunteer_id for r in records),
     }

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from ...auth.access import access
 from ...auth.models import Role
 from ...extensions import db
-from ...volunteering.operations import issue_certificate as issue
-from ...volunteering.operations import list_certificates
+from ...volunteering.certificates import issue_certificate as issue
+from ...volunteering.certificates import list_certificates
 from ..core import bp, principal
 from ..forms import PROBLEMS, failed, once
 

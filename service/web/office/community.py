@@ -20,7 +20,7 @@ from ...extensions import db
 from ...members.models import Member
 from ...members.operations import find_members, get_member, member_balance, member_statement
 from ...privacy import mask_phone
-from ...volunteering.operations import list_certificates
+from ...volunteering.certificates import list_certificates
 from ..core import bp, principal
 from ..forms import PROBLEMS, FormInvalid, failed, load_form
 from ..me.card import qr_svg

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from ...auth.access import public
 from ...extensions import db
 from ...volunteering.api import CERTIFICATE_NUMBER
-from ...volunteering.operations import certificate_by_number
+from ...volunteering.certificates import certificate_by_number
 from ..core import ERROR_MESSAGES, bp, render_error
 
 ERROR_MESSAGES.update(

@@ -1,0 +1,91 @@
+"""Service record certificates (志愿服务记录证明): an immutable snapshot of a volunteer's approved
+hours, issued by staff or the volunteer, that anyone can check by its number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import ledger
+from ledger.chain import canonical_json
+
+from ..auth.access import Principal
+from ..auth.models import Role
+from ..community.models import Community, Station
+from ..errors import Forbidden, NotFound
+from ..members.operations import get_member
+from ..privacy import mask_name
+from .models import Certificate, RecordStatus, ServiceRecord
+from .operations import local_date
+
+CERTIFICATE_LABEL = "平台记录 (platform record)"
+
+
+def new_certificate_number(today: dt.date) -> str:
+    return f"GC{today:%Y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+def issue_certificate(session: Session, principal: Principal, member_id: int) -> Certificate:
+    """Snapshot the volunteer's approved hours now; the certificate never changes afterwards."""
+    member = get_member(session, member_id)
+    principal.require_member(member.id, member.community_id)
+    if principal.role == Role.SUPERVISOR or principal.role == Role.CASHIER:
+        raise Forbidden("this role cannot issue certificates")
+    community = session.get(Community, member.community_id)
+    rows = session.execute(
+        select(ServiceRecord.service_date, ServiceRecord.activity_name, Station.name, ServiceRecord.minutes)
+        .join(Station, Station.id == ServiceRecord.station_id)
+        .where(ServiceRecord.volunteer_id == member.id, ServiceRecord.status == RecordStatus.APPROVED.value)
+        .order_by(ServiceRecord.started_at)
+    ).all()
+    issued_at = ledger.utcnow()
+    number = new_certificate_number(local_date(issued_at))
+    snapshot = {
+        "label": CERTIFICATE_LABEL,
+        "number": number,
+        "volunteer_number": member.volunteer_number,
+        "name_masked": mask_name(member.name),
+        "issuer": community.name,
+        "issued_on": local_date(issued_at).isoformat(),
+        "total_minutes": sum(r.minutes for r in rows),
+        "record_count": len(rows),
+        "first_service_date": rows[0].service_date.isoformat() if rows else None,
+        "last_service_date": rows[-1].service_date.isoformat() if rows else None,
+        "records": [
+            {"date": r.service_date.isoformat(), "activity": r.activity_name, "station": r.name, "minutes": r.minutes}
+            for r in rows
+        ],
+    }
+    certificate = Certificate(
+        number=number,
+        community_id=member.community_id,
+        member_id=member.id,
+        issued_by=principal.staff_id,
+        issued_at=issued_at,
+        snapshot=snapshot,
+        content_hash=hashlib.sha256(canonical_json(snapshot).encode()).hexdigest(),
+    )
+    session.add(certificate)
+    session.flush()
+    return certificate
+
+
+def certificate_by_number(session: Session, number: str) -> dict:
+    """The public view of a certificate: its masked snapshot and whether it is intact."""
+    certificate = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+    if certificate is None:
+        raise NotFound("no certificate with this number", code="certificate_not_found")
+    intact = hashlib.sha256(canonical_json(certificate.snapshot).encode()).hexdigest() == certificate.content_hash
+    return {**certificate.snapshot, "issued_at": certificate.issued_at, "content_hash": certificate.content_hash, "intact": intact}
+
+
+def list_certificates(session: Session, principal: Principal, member_id: int):
+    member = get_member(session, member_id)
+    principal.require_member(member.id, member.community_id)
+    return session.scalars(
+        select(Certificate).where(Certificate.member_id == member.id).order_by(Certificate.id.desc())
+    ).all()
