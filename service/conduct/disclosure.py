@@ -15,10 +15,10 @@ import io
 import re
 from zoneinfo import ZoneInfo
 
-from flask import render_template_string
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from ledger import chain
 from ledger.models import utcnow
 
 from ..community.models import Community, Supermarket
@@ -28,6 +28,7 @@ from ..jobs.runs import local_midnight_utc, local_today
 from ..market.documents import spreadsheet_cell
 from ..members.models import Household, Member
 from ..privacy import mask_name
+from . import disclosure_ledger
 from .models import Disclosure, DisputeFlag
 
 JOB = "disclosure"
@@ -62,6 +63,7 @@ def _award_rows(session: Session, community_id: int, first: dt.date, after: dt.d
         .where(
             ConductAward.community_id == community_id,
             ((ConductAward.award_date >= first) & (ConductAward.award_date < after))
+            | ((ConductAward.credited_at >= start) & (ConductAward.credited_at < end))
             | ((ConductAward.reversed_at >= start) & (ConductAward.reversed_at < end)),
         )
         .order_by(ConductAward.award_date, ConductAward.id)
@@ -85,18 +87,26 @@ def _award_rows(session: Session, community_id: int, first: dt.date, after: dt.d
             "category": award.category,
             "award_id": award.id,
         }
-        if first <= award.award_date < after:
-            kind = "award" if award.points > 0 else "deduction"
-            if award.status in ("announced", "disputed"):
-                kind = f"{kind}_announced"  # in its notice period (公示期), not yet credited
+        credited_on = _local_date(award.credited_at, timezone)
+        kind = "award" if award.points > 0 else "deduction"
+        if credited_on and first <= credited_on < after:
+            # Coins actually moved (a deduction takes what the wallet held) and what it lacked.
             rows.append(
-                {**base, "date": award.award_date, "kind": kind, "points": award.points,
+                {**base, "date": award.award_date if award.award_date >= first else credited_on, "kind": kind,
+                 "points": award.points, "coins": award.amount_posted or 0, "shortfall": award.shortfall or 0,
                  "transaction_id": award.transaction_id}
+            )
+        elif first <= award.award_date < after:
+            # In its notice period (公示期) when the month closed: announced, not credited (no coins).
+            rows.append(
+                {**base, "date": award.award_date, "kind": f"{kind}_announced", "points": award.points,
+                 "coins": 0, "shortfall": 0, "transaction_id": None}
             )
         reversed_on = _local_date(award.reversed_at, timezone)
         if reversed_on and first <= reversed_on < after:
             rows.append(
                 {**base, "date": reversed_on, "kind": "reversal", "points": -award.points,
+                 "coins": -(award.amount_posted or 0), "shortfall": 0,
                  "transaction_id": award.reversal_transaction_id}
             )
     rows.sort(key=lambda r: (r["date"], r["award_id"], r["kind"] == "reversal"))
@@ -165,30 +175,80 @@ def build(session: Session, community: Community, month: str, timezone: str) -> 
     start, end = local_midnight_utc(first, timezone), local_midnight_utc(after, timezone)
     rows = _award_rows(session, community.id, first, after, timezone)
     supermarkets = _supermarket_totals(session, community.id, start, end)
+    sections = disclosure_ledger.build_sections(session, community.id, start, end, timezone)
     credited = [r for r in rows if r["kind"] in ("award", "deduction")]
     totals = {
         "awards": sum(1 for r in credited if r["points"] > 0),
         "award_points": sum(r["points"] for r in credited if r["points"] > 0),
         "deductions": sum(1 for r in credited if r["points"] < 0),
         "deduction_points": sum(r["points"] for r in credited if r["points"] < 0),
+        "deduction_coins_taken": -sum(r["coins"] for r in credited if r["points"] < 0),
+        "deduction_shortfall": sum(r["shortfall"] for r in credited),
         "announced": sum(1 for r in rows if r["kind"].endswith("_announced")),
         "reversals": sum(1 for r in rows if r["kind"] == "reversal"),
         "coins_redeemed": sum(s["coins_redeemed"] for s in supermarkets),
         "coins_refunded": sum(s["coins_refunded"] for s in supermarkets),
+        "volunteers": len(sections["volunteer_hours"]),
+        "volunteer_minutes": sum(v["minutes"] for v in sections["volunteer_hours"]),
+        "volunteer_coins": sum(v["coins"] for v in sections["volunteer_hours"]),
+        "coins_expired": -sum(x["coins"] for x in sections["expiry"]),
     }
+
+    def by_unit(items, unit_of=lambda r: r["unit"], amount_of=lambda r: r["amount"]) -> dict:
+        out = {"COIN": 0, "HOUR": 0}
+        for item in items:
+            out[unit_of(item)] += amount_of(item)
+        return out
+
+    # What each section shows, from its own rows (awards and baskets from their own tables), to be
+    # compared with the ledger's sums for the section's kinds.
+    shown = {
+        "volunteer_hours": {"COIN": totals["volunteer_coins"], "HOUR": totals["volunteer_minutes"]},
+        "conduct": {"COIN": sum(r["coins"] for r in credited), "HOUR": 0},
+        "reversals": by_unit(sections["reversals"]),
+        "adjustments": by_unit(sections["adjustments"]),
+        "expiry": {"COIN": -totals["coins_expired"], "HOUR": 0},
+        "time_bank": {"COIN": 0, "HOUR": sum(t["minutes"] for t in sections["time_bank"])},
+        "supermarkets": {"COIN": totals["coins_refunded"] - totals["coins_redeemed"], "HOUR": 0},
+        "other": by_unit(sections["other"]),
+    }
+    head = chain.head(session)
     return {
         "community_id": community.id,
         "community_name": community.name,
         "month": month,
         "rows": [{**r, "date": r["date"].isoformat()} for r in rows],
+        "volunteer_hours": sections["volunteer_hours"],
+        "reversals": sections["reversals"],
+        "adjustments": sections["adjustments"],
+        "expiry": sections["expiry"],
+        "time_bank": sections["time_bank"],
+        "other": sections["other"],
         "supermarkets": supermarkets,
+        "issuance": disclosure_ledger.issuance(session, community.id, first, after, start, end),
         "flags": [
             {**f, "flagged_on": f["flagged_on"].isoformat(),
              "resolved_on": f["resolved_on"].isoformat() if f["resolved_on"] else None}
             for f in _flags(session, community.id, start, end, timezone)
         ],
         "totals": totals,
+        "ledger_sums": sections["ledger_sums"],
+        "tie_out": disclosure_ledger.tie_out(sections["ledger_sums"], shown),
+        "notice": notice_period(community, after),
+        "objection_contact": community.objection_contact,
+        "chain_head": {"seq": head.seq, "hash": head.chain_hash},
     }
+
+
+# The notice board shows the sheet at least this many days (公示期), longer when the community's
+# award notice period is longer.
+MIN_NOTICE_DAYS = 7
+
+
+def notice_period(community: Community, published_on: dt.date) -> dict:
+    days = max(MIN_NOTICE_DAYS, community.notice_period_days or 0)
+    return {"from": published_on.isoformat(), "to": (published_on + dt.timedelta(days=days - 1)).isoformat(),
+            "days": days}
 
 
 def publish(session: Session, community: Community, month: str, timezone: str, run: JobRun | None) -> Disclosure:
@@ -269,6 +329,32 @@ def as_csv(body: dict) -> str:
     write(["爱心超市 supermarket", "兑换笔数 redemptions", "兑换绿币 coins", "退货笔数 refunds", "退回绿币 coins refunded", "净额 net"])
     for s in body["supermarkets"]:
         write([s["name"], s["redemptions"], s["coins_redeemed"], s["refunds"], s["coins_refunded"], s["net_coins"]])
+    sections = (
+        ("志愿服务 volunteer hours", ["姓名 name", "志愿者编号 volunteer no.", "记录 records", "分钟 minutes", "绿币 coins"],
+         "volunteer_hours", ("name", "volunteer_number", "records", "minutes", "coins")),
+        ("撤销 reversals", ["日期 date", "姓名 name", "撤销内容 reversed", "单位 unit", "数额 amount", "理由 reason"],
+         "reversals", ("date", "name", "reverses", "unit", "amount", "reason")),
+        ("调整 adjustments", ["日期 date", "类别 kind", "姓名 name", "单位 unit", "数额 amount", "理由 reason"],
+         "adjustments", ("date", "kind", "name", "unit", "amount", "reason")),
+        ("清零 expiry", ["日期 date", "姓名 name", "绿币 coins"], "expiry", ("date", "name", "coins")),
+        ("时间银行 time bank", ["日期 date", "类别 kind", "姓名 name", "分钟 minutes"], "time_bank",
+         ("date", "kind", "name", "minutes")),
+    )
+    for title, header, key, columns in sections:
+        if not body.get(key):
+            continue
+        write([])
+        write([title])
+        write(header)
+        for item in body[key]:
+            values = [item.get(c) for c in columns]
+            write(["{kind} #{transaction_id} {date}".format(**v) if isinstance(v, dict) else ("" if v is None else v)
+                   for v in values])
+    if body.get("notice"):
+        write([])
+        write(["公示期 notice period", body["notice"]["from"], body["notice"]["to"]])
+        write(["异议联系 objections", body.get("objection_contact") or ""])
+        write(["链头 chain head", body["chain_head"]["seq"], body["chain_head"]["hash"]])
     write([])
     write(["异议 flag", "奖励 award", "提出日期 flagged", "理由 reason", "结果 status", "处理日期 resolved", "说明 note"])
     for f in body["flags"]:
@@ -276,37 +362,4 @@ def as_csv(body: dict) -> str:
     return out.getvalue()
 
 
-SHEET = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>{{ b.community_name }} {{ b.month }} 积分公示</title>
-<style>
-body{font-family:"Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;margin:1.5cm;color:#111}
-h1{font-size:20pt;text-align:center;margin-bottom:.2em}h2{font-size:13pt;margin-top:1.2em}
-p.sub{text-align:center;color:#444;margin-top:0}
-table{border-collapse:collapse;width:100%;font-size:10.5pt}th,td{border:1px solid #666;padding:3px 6px}
-th{background:#eee}td.n{text-align:right}
-@media print{body{margin:1cm}h2{page-break-after:avoid}tr{page-break-inside:avoid}}
-</style></head><body>
-<h1>{{ b.community_name }} 积分公示</h1>
-<p class="sub">{{ b.month }} · Monthly disclosure · 生成 generated {{ generated }}</p>
-<h2>加分、扣分与撤销 Awards, deductions and reversals</h2>
-<table><tr><th>日期</th><th>类别</th><th>姓名</th><th>志愿者编号</th><th>指标</th><th>分值</th></tr>
-{% for r in b.rows %}<tr><td>{{ r.date }}</td><td>{{ labels.get(r.kind, r.kind) }}</td><td>{{ r.name }}</td>
-<td>{{ r.volunteer_number or "" }}</td><td>{{ r.indicator }}</td><td class="n">{{ r.points }}</td></tr>
-{% else %}<tr><td colspan="6">本月无记录 Nothing this month</td></tr>{% endfor %}</table>
-<p>加分 {{ b.totals.awards }} 笔 {{ b.totals.award_points }} 分 · 扣分 {{ b.totals.deductions }} 笔
-{{ b.totals.deduction_points }} 分 · 撤销 {{ b.totals.reversals }} 笔</p>
-<h2>爱心超市 Love supermarkets</h2>
-<table><tr><th>超市</th><th>兑换笔数</th><th>兑换绿币</th><th>退货笔数</th><th>退回绿币</th><th>净额</th></tr>
-{% for s in b.supermarkets %}<tr><td>{{ s.name }}</td><td class="n">{{ s.redemptions }}</td><td class="n">{{ s.coins_redeemed }}</td>
-<td class="n">{{ s.refunds }}</td><td class="n">{{ s.coins_refunded }}</td><td class="n">{{ s.net_coins }}</td></tr>{% endfor %}</table>
-{% if b.flags %}<h2>监督异议 Supervisors' flags</h2>
-<table><tr><th>编号</th><th>奖励</th><th>提出日期</th><th>理由</th><th>结果</th><th>处理日期</th><th>说明</th></tr>
-{% for f in b.flags %}<tr><td>{{ f.flag_id }}</td><td>{{ f.award_id }}</td><td>{{ f.flagged_on }}</td><td>{{ f.reason }}</td>
-<td>{{ f.status }}</td><td>{{ f.resolved_on or "" }}</td><td>{{ f.resolution_note or "" }}</td></tr>{% endfor %}</table>{% endif %}
-<p class="sub">如有异议，请向村务监督委员会反映。 Questions: ask the village supervision committee.</p>
-</body></html>"""
-
-
-def as_html(body: dict, generated_at: dt.datetime, timezone: str) -> str:
-    generated = generated_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-    return render_template_string(SHEET, b=body, labels=KIND_LABELS, generated=generated)
+from .disclosure_sheet import as_html  # noqa: E402,F401  (the printable sheet lives beside)
