@@ -1,4 +1,4 @@
-"""``greencoin backup export FILE`` and ``greencoin backup verify FILE``."""
+"""``greencoin backup export FILE``, ``greencoin backup verify FILE`` and ``greencoin backup restore FILE``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from tqdm import tqdm
 
 
-@click.group("backup", help="Export a portable backup, or verify one without a database.")
+@click.group("backup", help="Export a portable backup, verify one without a database, or restore one.")
 def backup_group() -> None:
     pass
 
@@ -44,6 +44,36 @@ def verify_command(path: str) -> None:
         click.echo(f"backup NOT valid: {len(found)} discrepancies", err=True)
         sys.exit(1)
     click.echo(f"backup valid: {sum(header['counts'].values())} rows, chain head #{header['chain_head']['seq']}")
+
+
+@backup_group.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def restore_command(path: str) -> None:
+    """Restore a verified backup into an empty, migrated database (refused if the file does not
+    verify or the database holds any row)."""
+    from .. import create_app
+    from ..errors import DomainError
+    from .restore import BackupRefused, restore_backup
+
+    app = create_app()
+    engine = app.extensions["greencoin_db"][0]
+    bar = tqdm(desc="rows", unit="row")
+    try:
+        header = restore_backup(engine, path, progress=lambda table, rows: bar.update(rows))
+    except BackupRefused as refused:
+        bar.close()
+        for item in refused.found[:50]:
+            click.echo(f"  {item.check} {item.subject}: expected {item.expected}, found {item.actual}", err=True)
+        click.echo(f"restore refused: the backup does not verify ({len(refused.found)} discrepancies); nothing written",
+                   err=True)
+        sys.exit(1)
+    except DomainError as exc:
+        bar.close()
+        click.echo(f"restore refused: {exc.message}; nothing written", err=True)
+        sys.exit(1)
+    bar.close()
+    head = header["chain_head"]
+    click.echo(f"restored {sum(header['counts'].values())} rows; chain head #{head['seq']} {head['chain_hash']}")
 
 
 commands = [backup_group]
