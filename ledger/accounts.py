@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Session
 
 from .errors import UnknownAccount
 from .models import Account, AccountType, BalanceCheckpoint, Entry, Transaction, Unit
+from .settled import settled_ids
+
+log = logging.getLogger(__name__)
 
 # Which account types are unlimited system accounts (no stored balance, may go negative).
 SYSTEM_TYPES = {AccountType.ISSUANCE, AccountType.EXPIRY_SINK}
@@ -84,15 +88,16 @@ def balance(session: Session, account_id: int) -> int:
     return int(base) + int(later)
 
 
-def checkpoint_system_accounts(session: Session, *, settled_before: dt.datetime) -> int:
-    """Write a balance checkpoint for each untracked account, over entries of transactions
-    created before ``settled_before`` (older than any transaction still in flight). Returns count."""
-    upto = session.scalar(
-        select(func.max(Entry.id))
-        .join(Transaction, Transaction.id == Entry.transaction_id)
-        .where(Transaction.created_at < settled_before)
-    )
-    if upto is None:
+def checkpoint_system_accounts(session: Session, *, wait_seconds: float = 60.0) -> int:
+    """Write a balance checkpoint for each untracked account over the settled entries (those no
+    open transaction can still add below, see ``ledger.settled``). Returns how many were written;
+    none if open writers outlived ``wait_seconds`` (the next run catches up)."""
+    settled = settled_ids(session.connection(), timeout=wait_seconds)
+    if settled is None:
+        log.warning("balance checkpoints skipped: a transaction stayed open over %s s", wait_seconds)
+        return 0
+    upto = settled.entry_id
+    if not upto:
         return 0
     written = 0
     for account_id in session.scalars(select(Account.id).where(Account.track_balance.is_(False))):

@@ -25,6 +25,8 @@ GENESIS_HASH = "0" * 64
 # How far below the newest sealed transaction id the sealer looks for late committers: a
 # transaction that started earlier may commit after later ones. Reconciliation checks everything.
 SEAL_LOOKBACK_IDS = 100_000
+# SPEC: every transaction is sealed within a minute of its commit.
+SEAL_PROMISE = dt.timedelta(minutes=1)
 _SEAL_LOCK_ID = 0x6C656467  # pg_advisory_xact_lock key: only sealers take it, never writers
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from . import chain
@@ -58,23 +58,67 @@ def stored_balances(session: Session, *, since_entry_id: int = 0) -> list[Discre
     return found
 
 
-def transactions_balanced(session: Session, *, since_transaction_id: int = 0) -> list[Discrepancy]:
-    """Each transaction sums to zero per unit and has at least two entries."""
+def transactions_balanced(
+    session: Session, *, since_transaction_id: int = 0, since_entry_id: int = 0
+) -> list[Discrepancy]:
+    """Each transaction sums to zero per unit and has at least two entries.
+
+    Incremental runs check the transactions after ``since_transaction_id`` and every transaction
+    with an entry after ``since_entry_id``: a transaction that drew a lower id and committed late
+    is found by its entries (entry ids are settled, see ``ledger.settled``).
+    """
+    incremental = bool(since_transaction_id or since_entry_id)
+    touched = select(Entry.transaction_id).where(Entry.id > since_entry_id)
+    sums = select(Entry.transaction_id, Entry.unit, func.sum(Entry.amount))
+    if incremental:
+        sums = sums.where(
+            (Entry.transaction_id > since_transaction_id) | Entry.transaction_id.in_(touched)
+        )
     rows = session.execute(
-        select(Entry.transaction_id, Entry.unit, func.sum(Entry.amount))
-        .where(Entry.transaction_id > since_transaction_id)
-        .group_by(Entry.transaction_id, Entry.unit)
-        .having(func.sum(Entry.amount) != 0)
+        sums.group_by(Entry.transaction_id, Entry.unit).having(func.sum(Entry.amount) != 0)
     ).all()
     found = [Discrepancy("transaction_sum", f"transaction:{t}:{u}", 0, int(s)) for t, u, s in rows]
-    thin = session.execute(
-        select(Transaction.id, func.count(Entry.id))
-        .outerjoin(Entry, Entry.transaction_id == Transaction.id)
-        .where(Transaction.id > since_transaction_id)
-        .group_by(Transaction.id)
-        .having(func.count(Entry.id) < 2)
-    ).all()
-    found += [Discrepancy("transaction_entries", f"transaction:{t}", ">=2", int(n)) for t, n in thin]
+    thin = select(Transaction.id, func.count(Entry.id)).outerjoin(Entry, Entry.transaction_id == Transaction.id)
+    if incremental:
+        thin = thin.where((Transaction.id > since_transaction_id) | Transaction.id.in_(touched))
+    rows = session.execute(thin.group_by(Transaction.id).having(func.count(Entry.id) < 2)).all()
+    found += [Discrepancy("transaction_entries", f"transaction:{t}", ">=2", int(n)) for t, n in rows]
+    return found
+
+
+def checkpoints_valid(session: Session, *, since_entry_id: int = 0) -> list[Discrepancy]:
+    """Each balance checkpoint of a system account equals the sum of its entries up to the
+    checkpoint's ``upto_entry_id``.
+
+    One pass over the system accounts' entries: each checkpoint adds the entries since the one
+    before it. A full run sums from zero; an incremental run checks the checkpoints past
+    ``since_entry_id`` against the checkpoint before each (checked by an earlier run).
+    """
+    rows = session.execute(
+        text(
+            "WITH ordered AS ("
+            " SELECT id, account_id, upto_entry_id, balance,"
+            "  lag(upto_entry_id, 1, 0) OVER w AS prev_upto, lag(balance, 1, 0) OVER w AS prev_balance"
+            " FROM ledger_balance_checkpoints"
+            " WINDOW w AS (PARTITION BY account_id ORDER BY upto_entry_id, id))"
+            " SELECT o.id, o.account_id, o.upto_entry_id, o.balance, o.prev_balance,"
+            "  (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e"
+            "   WHERE e.account_id = o.account_id AND e.id > o.prev_upto AND e.id <= o.upto_entry_id) AS delta"
+            " FROM ordered o WHERE o.upto_entry_id > :since ORDER BY o.account_id, o.upto_entry_id, o.id"
+        ),
+        {"since": since_entry_id if since_entry_id else -1},
+    )
+    found: list[Discrepancy] = []
+    account, running = None, 0
+    for checkpoint_id, account_id, upto, stored, prev_balance, delta in rows:
+        if since_entry_id:
+            derived = int(prev_balance) + int(delta)
+        else:
+            running = (running if account_id == account else 0) + int(delta)
+            account, derived = account_id, running
+        if derived != int(stored):
+            found.append(Discrepancy("checkpoint", f"checkpoint:{checkpoint_id}:account:{account_id}:upto:{upto}",
+                                     derived, int(stored)))
     return found
 
 
@@ -126,13 +170,15 @@ _HASHED_COLUMNS = (
 def chain_valid(
     session: Session,
     *,
-    sealed_within: dt.timedelta = dt.timedelta(minutes=1),
+    sealed_within: dt.timedelta | None = chain.SEAL_PROMISE,
+    as_of: dt.datetime | None = None,
     after_seq: int = 0,
     prev_hash: str = chain.GENESIS_HASH,
 ) -> list[Discrepancy]:
     """Recompute every content hash and every link; every transaction older than
-    ``sealed_within`` must be sealed, exactly once. ``after_seq`` with the ``prev_hash`` stored at
-    that link verifies only the links after it (incremental reconciliation)."""
+    ``sealed_within`` at ``as_of`` (the time of the caller's snapshot; default now) must be sealed,
+    exactly once (``None``: the caller judges lateness itself). ``after_seq`` with the
+    ``prev_hash`` stored at that link verifies only the links after it (incremental reconciliation)."""
     found: list[Discrepancy] = []
     expected_seq, last_seq = after_seq + 1, after_seq
     while True:
@@ -175,9 +221,10 @@ def chain_valid(
             prev_hash, expected_seq = stored_hash, seq + 1
         session.expunge_all()
         last_seq = links[-1].seq
-    late = chain.unsealed_count(session, older_than=utcnow() - sealed_within)
-    if late:
-        found.append(Discrepancy("unsealed_transactions", "chain", 0, late))
+    if sealed_within is not None:
+        late = chain.unsealed_count(session, older_than=(as_of or utcnow()) - sealed_within)
+        if late:
+            found.append(Discrepancy("unsealed_transactions", "chain", 0, late))
     return found
 
 
@@ -187,5 +234,6 @@ def verify_all(session: Session) -> dict[str, list[Discrepancy]]:
         "transactions_balanced": transactions_balanced(session),
         "units_balanced": units_balanced(session),
         "no_negative_wallets": no_negative_wallets(session),
+        "checkpoints_valid": checkpoints_valid(session),
         "chain_valid": chain_valid(session),
     }

@@ -2,7 +2,8 @@
 
 Interval entries run every ``interval`` seconds, cron entries when their (UTC) cron time comes, as
 under rq cron. In addition the nightly jobs run once shortly after start, because a laptop demo is
-rarely running at 02:00 and every nightly job catches up on the dates it missed.
+rarely running at 02:00 and every nightly job catches up on the dates it missed; the interval jobs
+(the sealer) run once before that catch-up.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ class InProcessScheduler(threading.Thread):
             else:
                 due[item.name] = croniter(item.cron, now).get_next(dt.datetime)
         if self.catch_up:
+            # Seal first: after the process was down, the catch-up reconciliation would otherwise find
+            # everything committed since as late to seal.
+            for item in self.schedule:
+                if item.interval and not self.stopped.is_set():
+                    self._run(item)
+                    due[item.name] = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=item.interval)
             for item in self.schedule:
                 if item.cron and item.catch_up and not self.stopped.is_set():
                     self._run(item)

@@ -79,8 +79,7 @@ def checkpoint_system_accounts(business_date: str | None = None) -> list[dict]:
     """Balance checkpoints of untracked system accounts (issuance, sinks), nightly."""
 
     def work(ctx, session, run, day):
-        settled = utcnow() - dt.timedelta(minutes=10)
-        return {"checkpoints": ledger.checkpoint_system_accounts(session, settled_before=settled)}
+        return {"checkpoints": ledger.checkpoint_system_accounts(session)}
 
     return _nightly("system_checkpoints", business_date, work, every_date=False)
 

@@ -12,8 +12,13 @@ mid-run stores nothing and the rerun starts clean.
 *Full* checks everything. *Incremental* checks what is new since the last passed run: transactions
 and entries after its watermarks, the accounts they touched, the chain links after its sealed head;
 after a failed run it checks everything, so a failed book stays failed until it is sound again.
-Watermarks stop short of transactions younger than ``SETTLE``, because a transaction with a lower
-id may commit after one with a higher id; those are checked again by the next run.
+Watermarks are the settled ids (``ledger.settled``): a transaction that drew a lower id and commits
+late is never below a watermark, so some run always checks it. Every balance checkpoint of the
+system accounts is checked against its entries.
+
+Lateness to seal is judged at the snapshot's own time, not when the run ends. A transaction unsealed
+for over a minute is a *warning* (``counts["warnings"]``, a log line and a metric) that leaves the run
+passed; it fails the run only if it persists: it was already late at the previous run.
 """
 
 from __future__ import annotations
@@ -32,11 +37,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 import ledger
+import ledger.settled
 from ledger import chain
 from ledger.models import Account, ChainLink, Entry, Transaction, utcnow
 from ledger.verify import (
     Discrepancy,
     chain_valid,
+    checkpoints_valid,
     no_negative_wallets,
     stored_balances,
     transactions_balanced,
@@ -51,7 +58,7 @@ log = logging.getLogger(__name__)
 JOB = "reconciliation"
 FULL, INCREMENTAL = "full", "incremental"
 PASSED, FAILED = "passed", "failed"
-SETTLE = dt.timedelta(minutes=10)
+SETTLE_WAIT_SECONDS = 60.0
 MAX_STORED_DISCREPANCIES = 100_000
 
 RECONCILIATION_OK = Gauge(
@@ -63,6 +70,9 @@ RECONCILIATION_DISCREPANCIES = Gauge(
 RECONCILIATION_SECONDS = Gauge(
     "greencoin_reconciliation_duration_seconds", "Duration of the last reconciliation", ["mode"]
 )
+RECONCILIATION_LATE_TO_SEAL = Gauge(
+    "greencoin_reconciliation_late_to_seal", "Transactions unsealed for over a minute at the last reconciliation"
+)
 RECONCILIATION_OK.set(1)
 
 
@@ -73,6 +83,7 @@ def snapshot_session(engine: Engine) -> Iterator[Session]:
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             with Session(bind=connection) as session:
+                _take_snapshot(session)
                 yield session
                 session.rollback()
         return
@@ -92,10 +103,17 @@ def snapshot_session(engine: Engine) -> Iterator[Session]:
 
     try:
         with Session(bind=reader) as session:
+            _take_snapshot(session)
             yield session
             session.rollback()
     finally:
         reader.dispose()
+
+
+def _take_snapshot(session: Session) -> None:
+    """Start the snapshot now (its first read) and remember when: lateness is judged at this time."""
+    session.info["snapshot_at"] = utcnow()
+    session.execute(select(func.count()).select_from(ChainLink).where(ChainLink.seq < 0))
 
 
 @dataclass
@@ -129,12 +147,30 @@ def latest(session: Session) -> Reconciliation | None:
     return session.scalars(select(Reconciliation).order_by(Reconciliation.id.desc()).limit(1)).first()
 
 
-def _settled_watermarks(session: Session, started: dt.datetime) -> Watermarks:
-    settled = started - SETTLE
-    upto_tx = session.scalar(select(func.max(Transaction.id)).where(Transaction.created_at < settled)) or 0
-    upto_entry = session.scalar(select(func.max(Entry.id)).where(Entry.transaction_id <= upto_tx)) or 0
-    head = chain.head(session)
-    return Watermarks(upto_tx, upto_entry, head.seq, head.chain_hash)
+def _settled(engine: Engine) -> ledger.settled.SettledIds | None:
+    """PostgreSQL: the settled ids, waited for outside the snapshot, which is taken afterwards."""
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        return ledger.settled.settled_ids(connection, timeout=SETTLE_WAIT_SECONDS)
+
+
+def _late_to_seal(session: Session, previous: Reconciliation | None) -> tuple[int, int]:
+    """(unsealed for over a minute at this snapshot, of those already late at the previous run)."""
+    as_of = session.info["snapshot_at"]
+    late = chain.unsealed_count(session, older_than=as_of - chain.SEAL_PROMISE)
+    if not late or previous is None or previous.started_at > as_of - chain.SEAL_PROMISE:
+        return late, 0
+    unsealed = (
+        select(func.count())
+        .select_from(Transaction)
+        .outerjoin(ChainLink, ChainLink.transaction_id == Transaction.id)
+        .where(
+            ChainLink.seq.is_(None),
+            Transaction.id <= previous.upto_transaction_id,
+            Transaction.created_at < previous.started_at - chain.SEAL_PROMISE,
+        )
+    )
+    return late, session.scalar(unsealed) or 0
 
 
 def _as_discrepancy(item) -> Discrepancy:
@@ -190,21 +226,35 @@ def stock_matches_movements(session: Session) -> list[Discrepancy] | None:
 
 # The steps of a run as the office sees its progress, in the order ``verify`` takes them.
 STEPS = (
-    "stored_balances", "transactions_balanced", "units_balanced", "no_negative_wallets", "chain_valid",
-    "stock", "redemptions",
+    "stored_balances", "transactions_balanced", "units_balanced", "no_negative_wallets", "checkpoints",
+    "chain_valid", "stock", "redemptions",
 )
 
 Progress = Callable[[str, int, int], None] | None
 
 
-def verify(session: Session, *, since: Watermarks | None, started: dt.datetime, progress: Progress = None) -> Outcome:
-    """Run every check on ``session`` (a snapshot); ``since`` = None means a full check.
+def verify(
+    session: Session,
+    *,
+    since: Watermarks | None,
+    settled: ledger.settled.SettledIds | None,
+    previous: Reconciliation | None = None,
+    progress: Progress = None,
+) -> Outcome:
+    """Run every check on ``session`` (a snapshot); ``since`` = None means a full check. The run
+    moves the watermarks up to ``settled`` (``None``: they stay where they were).
 
     ``progress(step, done, total)`` is called before each step and once at the end.
     """
-    upto = _settled_watermarks(session, started)
     full = since is None
     since = since or Watermarks()
+    head = chain.head(session)
+    upto = Watermarks(
+        settled.transaction_id if settled else since.transaction_id,
+        settled.entry_id if settled else since.entry_id,
+        head.seq,
+        head.chain_hash,
+    )
     scope = {} if full else None
     checks: dict[str, list[Discrepancy]] = {}
 
@@ -214,14 +264,21 @@ def verify(session: Session, *, since: Watermarks | None, started: dt.datetime, 
 
     for name, check, window in (
         ("stored_balances", stored_balances, {"since_entry_id": since.entry_id}),
-        ("transactions_balanced", transactions_balanced, {"since_transaction_id": since.transaction_id}),
+        ("transactions_balanced", transactions_balanced,
+         {"since_transaction_id": since.transaction_id, "since_entry_id": since.entry_id}),
         ("units_balanced", units_balanced, {"since_entry_id": since.entry_id}),
         ("no_negative_wallets", no_negative_wallets, {"since_entry_id": since.entry_id}),
+        ("checkpoints", checkpoints_valid, {"since_entry_id": since.entry_id}),
     ):
         step(name)
         checks[name] = check(session, **(scope if scope is not None else window))
     step("chain_valid")
-    checks["chain_valid"] = chain_valid(session, after_seq=since.chain_seq, prev_hash=since.chain_hash)
+    checks["chain_valid"] = chain_valid(
+        session, sealed_within=None, after_seq=since.chain_seq, prev_hash=since.chain_hash
+    )
+    late, persisting = _late_to_seal(session, previous)
+    if persisting:
+        checks["chain_valid"].append(Discrepancy("unsealed_transactions", "chain", 0, persisting))
     step("stock")
     stock = stock_matches_movements(session)
     if stock is not None:
@@ -240,6 +297,10 @@ def verify(session: Session, *, since: Watermarks | None, started: dt.datetime, 
         ),
         "accounts": session.scalar(select(func.count()).select_from(Account)),
     }
+    if late:
+        counts["warnings"] = {"late_to_seal": late}
+    if settled is None:
+        counts["watermarks_held"] = True  # a transaction stayed open: the next run starts from the same place
     if progress is not None:
         progress("done", len(STEPS), len(STEPS))
     return Outcome(checks, counts, since, upto)
@@ -272,20 +333,21 @@ def run_reconciliation(
     started = utcnow()
     clock = time.perf_counter()
     try:
+        settled = _settled(engine) if engine.dialect.name == "postgresql" else None
         with snapshot_session(engine) as snapshot:
+            if engine.dialect.name != "postgresql":  # writers are serialised: the snapshot's ids are settled
+                settled = ledger.settled.settled_ids(snapshot.connection())
+            previous = latest(snapshot)
             since = None
             # After a failure an incremental run checks everything again: what was found may sit in
             # an account with no new entries, and passing over it would turn the alarm off.
-            if mode == INCREMENTAL and getattr(latest(snapshot), "status", PASSED) == PASSED:
-                previous = last_passed(snapshot)
-                if previous is not None:
+            if mode == INCREMENTAL and getattr(previous, "status", PASSED) == PASSED:
+                passed = last_passed(snapshot)
+                if passed is not None:
                     since = Watermarks(
-                        previous.upto_transaction_id,
-                        previous.upto_entry_id,
-                        previous.upto_chain_seq,
-                        previous.upto_chain_hash,
+                        passed.upto_transaction_id, passed.upto_entry_id, passed.upto_chain_seq, passed.upto_chain_hash
                     )
-            outcome = verify(snapshot, since=since, started=started, progress=progress)
+            outcome = verify(snapshot, since=since, settled=settled, previous=previous, progress=progress)
     except Exception as exc:
         log.error("reconciliation could not run: %s", exc, exc_info=True)
         if run_id is not None:
@@ -356,6 +418,10 @@ def run_reconciliation(
     RECONCILIATION_OK.set(1 if status == PASSED else 0)
     RECONCILIATION_DISCREPANCIES.set(len(found))
     RECONCILIATION_SECONDS.labels(effective_mode).set(duration_ms / 1000)
+    late = outcome.counts.get("warnings", {}).get("late_to_seal", 0)
+    RECONCILIATION_LATE_TO_SEAL.set(late)
+    if late:
+        log.warning("reconciliation %s: %d transactions were late to seal (over a minute)", record.id, late)
     if found:
         log.error(
             "RECONCILIATION FAILED (%s, id %s): %d discrepancies, e.g. %s",

@@ -3,6 +3,7 @@ leaves nothing half done, and Redis being down never stops the API from posting.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -60,6 +61,21 @@ def test_in_process_schedule_seals_and_runs_every_nightly_job_without_redis(app,
         "reconciliation": "succeeded", "dispute_deadlines": "succeeded", "merkle_blocks": "succeeded",
     }
     assert scheduler.runs["seal_chain"] >= 1 and scheduler.runs["reconciliation_full"] == 0
+
+
+def test_embedded_catch_up_seals_before_it_reconciles(app, world, query):
+    """After the process was down, what was committed meanwhile is sealed before the catch-up
+    reconciliation looks at it, so that run neither fails nor warns."""
+    member = world.member(world.community())
+    with ledger.posting_time(ledger.utcnow() - dt.timedelta(minutes=5)):
+        world.credit(member, 10)  # committed while the process was down
+    scheduler = inprocess.start(app)
+    try:
+        _wait_for(lambda: _count(query, Reconciliation) == 1, what="the catch-up reconciliation")
+    finally:
+        scheduler.stop()
+    record = query(lambda s: s.scalars(select(Reconciliation)).one())
+    assert record.status == "passed" and "warnings" not in record.counts
 
 
 def test_schedule_cron_strings_are_utc_for_two_in_the_morning_in_shanghai():

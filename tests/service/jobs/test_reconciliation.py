@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+
+from sqlalchemy import func
 
 import ledger
-from ledger import Unit
+from ledger import Entry, Transaction, Unit
 from service.jobs import reconciliation
 from service.jobs.models import JobRun, Reconciliation
 from service.members.operations import member_wallet
@@ -87,8 +90,10 @@ def test_incremental_run_checks_only_what_is_new_and_finds_new_corruption(app, w
     community, admin, alice, _, _ = _book(world, app)
     first = _run(app, "incremental")
     assert first.mode == "full"  # no previous run: the first incremental run checks everything
-    # Watermarks stop short of unsettled (young) transactions, so they are checked again next time.
-    assert first.upto_transaction_id == 0
+    # Nothing is open: the watermarks cover every committed transaction (ids are settled).
+    with app.app_context(), app.extensions["greencoin_db"][1]() as s:
+        newest = (s.scalar(func.max(Transaction.id)), s.scalar(func.max(Entry.id)))
+    assert (first.upto_transaction_id, first.upto_entry_id) == newest
     second = _run(app, "incremental")
     assert second.mode == "incremental" and second.status == "passed"
     response = admin.post("/api/v1/adjustments", {"member_id": alice.id, "unit": "COIN", "amount": 9, "reason": "补发"})
@@ -167,7 +172,6 @@ def test_discrepancy_details_are_for_city_wide_administrators_only(app, world, t
 def test_a_failed_book_stays_failed_until_a_full_check_passes(app, world, tamper, client, monkeypatch):
     """An incremental run after a failure checks everything again: otherwise a corruption in an
     account with no new entries would pass the next night and /readyz would turn green."""
-    monkeypatch.setattr(reconciliation, "SETTLE", dt.timedelta(0))  # watermarks reach the newest posting
     _, _, _, _, wallet = _book(world, app)
     assert _run(app, "full").status == "passed"
     tamper("UPDATE ledger_accounts SET balance = balance + 100 WHERE id = :a", a=wallet)
@@ -201,3 +205,67 @@ def test_the_office_page_shows_discrepancies_and_job_runs_only_to_whom_the_api_d
     assert "stored_balance" not in pages["community"] and "stored_balance" not in pages["supervisor"]
     assert "1 discrepancies" in pages["community"]  # the failed job run's error
     assert "1 discrepancies" not in pages["supervisor"]
+
+
+def _unsealed_credit(world, app, member, amount: int, age: dt.timedelta) -> None:
+    """A credit committed ``age`` ago (as the sealer would find it), not sealed yet."""
+    with ledger.posting_time(ledger.utcnow() - age):
+        world.credit(member, amount)
+
+
+def test_lateness_to_seal_is_judged_at_the_snapshot_not_when_a_long_run_ends(app, world, client, monkeypatch):
+    """A transaction 45 s old when the snapshot was taken is not late, however long the run takes."""
+    community = world.community()
+    _unsealed_credit(world, app, world.member(community), 5, dt.timedelta(seconds=45))
+    slow = reconciliation.stored_balances
+
+    def slow_check(session, **kwargs):
+        time.sleep(16)  # the run ends more than a minute after the transaction was made
+        return slow(session, **kwargs)
+
+    monkeypatch.setattr(reconciliation, "stored_balances", slow_check)
+    record = _run(app)
+    assert record.status == "passed", [d.check for d in record.discrepancies]
+    assert "warnings" not in record.counts
+    assert client.get("/readyz").status_code == 200
+
+
+def test_late_to_seal_is_a_warning_that_fails_only_when_it_persists(app, world, client):
+    community = world.community()
+    _unsealed_credit(world, app, world.member(community), 5, dt.timedelta(days=2))
+    first = _run(app)
+    assert first.status == "passed" and first.counts["warnings"] == {"late_to_seal": 1}
+    assert client.get("/readyz").status_code == 200
+    assert "greencoin_reconciliation_late_to_seal 1.0" in client.get("/metrics").get_data(as_text=True)
+
+    _, factory = app.extensions["greencoin_db"]
+    with factory() as s:  # as if that run was last night: the transaction, already late then, is still unsealed
+        s.get(Reconciliation, first.id).started_at = first.started_at - dt.timedelta(hours=20)
+        s.commit()
+    second = _run(app)
+    assert second.status == "failed"
+    assert [(d.check, d.actual) for d in second.discrepancies] == [("unsealed_transactions", "1")]
+    assert client.get("/readyz").status_code == 503
+
+    ledger.run_in_transaction(factory, ledger.seal)
+    third = _run(app)
+    assert third.status == "passed" and "warnings" not in third.counts
+    assert client.get("/readyz").status_code == 200
+
+
+def test_every_balance_checkpoint_is_checked_against_its_entries(app, world, tamper):
+    community, admin, alice, _, _ = _book(world, app)
+    _, factory = app.extensions["greencoin_db"]
+    ledger.run_in_transaction(factory, ledger.checkpoint_system_accounts)
+    assert _run(app, "full").status == "passed"
+    admin.post("/api/v1/adjustments", {"member_id": alice.id, "unit": "COIN", "amount": 4, "reason": "补发"})
+    ledger.run_in_transaction(factory, ledger.seal)
+    ledger.run_in_transaction(factory, ledger.checkpoint_system_accounts)  # a second checkpoint on top
+    assert _run(app, "incremental").status == "passed"
+    tamper("UPDATE ledger_balance_checkpoints SET balance = balance - 30 WHERE id = (SELECT min(id) FROM ledger_balance_checkpoints)")
+    full = _run(app, "full")
+    assert full.status == "failed"
+    # The edited checkpoint, and the one after it is still right: each is checked from the entries.
+    assert [d.check for d in full.discrepancies] == ["checkpoint"]
+    tamper("UPDATE ledger_balance_checkpoints SET balance = balance + 1 WHERE id = (SELECT max(id) FROM ledger_balance_checkpoints)")
+    assert "checkpoint" in _checks_found(_run(app, "incremental"))  # after a failure: everything again
