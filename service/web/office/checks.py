@@ -50,6 +50,7 @@ STEP_LABELS = {
     "transactions_balanced": _l("each transaction sums to zero"),
     "units_balanced": _l("each unit sums to zero"),
     "no_negative_wallets": _l("no wallet below zero"),
+    "checkpoints": _l("Balance checkpoints"),
     "chain_valid": _l("hash chain"),
     "stock": _l("stock"),
     "redemptions": _l("baskets and refunds"),
