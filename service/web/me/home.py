@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template
 
 from ledger import Unit
 
 from ...auth.access import access
 from ...auth.models import Role
 from ...bookkeeping.expiry import expiring_soon
-from ...bookkeeping.operations import describe_lines
 from ...community.operations import get_community
 from ...extensions import db
 from ...jobs.runs import local_today
@@ -21,7 +20,6 @@ from ...market import operations as market
 from ...members.operations import (
     get_member,
     member_balance,
-    member_statement,
     member_wallet,
 )
 from ...members.stars import lifetime_credits_since
@@ -99,22 +97,6 @@ def resident_home():
         progress=star_progress(balance["lifetime_hours_minutes"], balance["star"]),
         months=monthly_hours(session, member),
         expiring=coins_due_to_expire(session, member),
-    )
-
-
-@bp.get("/me/statement")
-@access(Role.RESIDENT)
-def resident_statement():
-    member = _me()
-    unit = request.args.get("unit") if request.args.get("unit") in ("COIN", "HOUR") else None
-    before = request.args.get("before", type=int)
-    page = member_statement(db.session, member, unit=unit, limit=30, before=before)
-    return render_template(
-        "resident/statement.html",
-        member=member,
-        lines=describe_lines(db.session, page.lines),
-        next_cursor=page.next_cursor,
-        unit=unit,
     )
 
 

@@ -11,7 +11,6 @@ from ...auth.access import access
 from ...auth.models import Role, Staff
 from ...auth.operations import create_staff
 from ...auth.schemas import StaffCreateSchema
-from ...bookkeeping.operations import describe_lines
 from ...community.models import Station, Supermarket
 from ...community.operations import create_station, create_supermarket, get_community, update_community
 from ...community.schemas import CommunitySettingsSchema, PlaceCreateSchema
@@ -24,6 +23,7 @@ from ...volunteering.certificates import list_certificates
 from ..core import bp, principal
 from ..forms import PROBLEMS, FormInvalid, failed, load_form
 from ..me.card import qr_svg
+from ..me.statement import statement_rows
 from . import OFFICE, office_page, page_community
 
 
@@ -160,7 +160,7 @@ def member_detail(member_id: int):
         "admin/member.html",
         member=member,
         balance=member_balance(db.session, member),
-        lines=describe_lines(db.session, page.lines),
+        rows=statement_rows(db.session, page.lines, member),
         next_cursor=page.next_cursor,
         qr=qr_svg(member.card_code),
         mask_phone=mask_phone,

@@ -1,0 +1,160 @@
+"""The statement in the reader's words: each ledger line is rendered from its structured details (never
+from the stored memo, which is a bilingual note for auditors), dated by when the service happened (the
+posting date as a second line), coins and hours on separate tabs, each with its own running balance
+and unit, and a month filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+import ledger
+
+from ...auth.access import access
+from ...auth.models import Role
+from ...community.models import Supermarket
+from ...conduct.models import ConductAward
+from ...extensions import db
+from ...members.models import Member
+from ...members.operations import get_member, member_wallet
+from ...privacy import mask_name
+from ..core import bp, principal
+
+TITLES = {
+    "volunteer_hours": _l("Volunteer service"),
+    "conduct_award": _l("Good conduct award"),
+    "conduct_deduction": _l("Good conduct deduction"),
+    "service_redemption": _l("Time bank service"),
+    "hour_transfer": _l("Hours given to family"),
+    "redemption": _l("Love supermarket"),
+    "redemption_refund": _l("Refund at the love supermarket"),
+    "coin_expiry": _l("Annual coin clearing"),
+    "adjustment": _l("Correction by the office"),
+    "opening_balance": _l("Opening balance"),
+}
+
+RELATIONS = {
+    "parent": _l("parent"), "child": _l("child"), "spouse": _l("spouse"), "grandparent": _l("grandparent"),
+    "grandchild": _l("grandchild"), "sibling": _l("brother or sister"), "parent_in_law": _l("parent-in-law"),
+    "child_in_law": _l("son- or daughter-in-law"),
+}
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+UNITS = ("COIN", "HOUR")
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _goods(lines: list[dict] | None) -> str:
+    return "、".join(f"{ln.get('name', '')}×{ln.get('quantity', '')}" for ln in lines or [])
+
+
+def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | None = None) -> list[dict]:
+    """What each line says, in the reader's language, from the line's structured details."""
+    award_ids = {ln.details.get("award_id") for ln in lines if ln.details.get("award_id")}
+    awards = {a.id: a for a in session.scalars(select(ConductAward).where(ConductAward.id.in_(award_ids)))} if award_ids else {}
+    member_ids = {ln.details.get(k) for ln in lines for k in ("from_member_id", "to_member_id") if ln.details.get(k)}
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(member_ids)))} if member_ids else {}
+    shop_ids = {ln.details.get("supermarket_id") for ln in lines if ln.details.get("supermarket_id")}
+    shops = dict(session.execute(select(Supermarket.id, Supermarket.name).where(Supermarket.id.in_(shop_ids))).all()) if shop_ids else {}
+    zone = _zone()
+    rows = []
+    for line in lines:
+        kind, reversal = line.kind, False
+        if kind.endswith(".reversal"):
+            kind, reversal = kind[: -len(".reversal")], True
+        d = line.details or {}
+        title = str(TITLES.get(kind, _l("Other")))
+        detail = ""
+        if kind == "volunteer_hours":
+            detail = d.get("description", "")  # the activity and the station, by their names
+        elif kind in ("conduct_award", "conduct_deduction"):
+            award = awards.get(d.get("award_id"))
+            detail = award.indicator_name if award else ""
+            if d.get("shortfall"):
+                detail += " · " + _("%(n)s coins could not be taken (not enough coins)", n=d["shortfall"])
+        elif kind == "service_redemption":
+            detail = d.get("description", "")
+        elif kind == "hour_transfer":
+            giver, receiver = members.get(d.get("from_member_id")), members.get(d.get("to_member_id"))
+            relation = str(RELATIONS.get(d.get("relation", ""), ""))
+            if reader is not None and receiver is not None and receiver.id == reader.id:
+                title = _("Hours received from family")
+                detail = f"{mask_name(giver.name) if giver else ''}"
+            else:
+                detail = f"{relation} {mask_name(receiver.name) if receiver else ''}".strip()
+        elif kind in ("redemption", "redemption_refund"):
+            detail = " · ".join(x for x in (shops.get(d.get("supermarket_id"), ""), _goods(d.get("lines"))) if x)
+        elif kind == "coin_expiry":
+            detail = _("Coins not spent by the end of the year")
+        elif kind == "adjustment":
+            detail = d.get("reason", "")
+        if reversal:
+            title = _("Cancelled: %(what)s", what=title)
+            detail = d.get("reason") or detail
+        posted = line.created_at.astimezone(zone)
+        served = d.get("service_date")
+        try:
+            day = dt.date.fromisoformat(served) if served else posted.date()
+        except ValueError:
+            day = posted.date()
+        rows.append({
+            "transaction_id": line.transaction_id, "unit": line.unit, "amount": line.amount,
+            "balance_after": line.balance_after, "title": title, "detail": detail, "day": day, "posted": posted,
+            "posted_later": posted.date() != day, "location": None, "reversal": reversal,
+        })
+    return rows
+
+
+def month_lines(session, account_id: int, month: str | None, *, limit: int, before: int | None):
+    """One page of an account's statement, or every line posted in one local month."""
+    if not month:
+        page = ledger.statement(session, account_id, limit=limit, before=before)
+        return page.lines, page.next_cursor
+    zone = _zone()
+    year, number = int(month[:4]), int(month[5:])
+    start = dt.datetime(year, number, 1, tzinfo=zone)
+    end = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+    found, cursor = [], None
+    for _page in range(50):  # at most 5,000 lines back: a resident's years, not a shop's
+        page = ledger.statement(session, account_id, limit=100, before=cursor)
+        for line in page.lines:
+            if line.created_at < end and line.created_at >= start:
+                found.append(line)
+        if page.next_cursor is None or (page.lines and page.lines[-1].created_at < start):
+            break
+        cursor = page.next_cursor
+    return found, None
+
+
+def recent_months(today: dt.date, count: int = 12) -> list[str]:
+    index = today.year * 12 + today.month - 1
+    return [f"{(index - k) // 12:04d}-{(index - k) % 12 + 1:02d}" for k in range(count)]
+
+
+@bp.get("/me/statement")
+@access(Role.RESIDENT)
+def resident_statement():
+    member = get_member(db.session, principal().member_id)
+    unit = request.args.get("unit") if request.args.get("unit") in UNITS else "COIN"
+    month = request.args.get("month", "")
+    month = month if MONTH.match(month) else ""
+    wallet = member_wallet(db.session, member, ledger.Unit(unit))
+    lines, next_cursor = month_lines(db.session, wallet.id, month, limit=30, before=request.args.get("before", type=int))
+    return render_template(
+        "resident/statement.html",
+        member=member,
+        rows=statement_rows(db.session, lines, member),
+        next_cursor=next_cursor,
+        unit=unit,
+        month=month,
+        months=recent_months(dt.datetime.now(_zone()).date()),
+    )
