@@ -13,10 +13,11 @@ from ...community.models import Station
 from ...extensions import db
 from ...volunteering.operations import create_service_record, list_activities
 from ...volunteering.schemas import ServiceRecordCreateSchema
-from ...volunteering.sign_in_sheets import create_batch, parse_sign_in_sheet
+from ...volunteering.sign_in_sheets import create_batch
 from ..core import bp, principal
 from ..forms import PROBLEMS, FormInvalid, failed, form_page
 from . import DESK, desk_community_id
+from .sheets import explain_batch, read_sheet
 
 
 def desk_stations() -> list[Station]:
@@ -69,14 +70,9 @@ def desk_hours():
         try:
             if request.form.get("mode") == "sheet":
                 upload = request.files.get("sheet")
-                raw = upload.read(1_000_001) if upload else b""
-                if not raw.strip():
-                    raise FormInvalid({"sheet": ["Missing data for required field."]})
-                try:
-                    rows = parse_sign_in_sheet(raw.decode("utf-8-sig"))
-                except UnicodeDecodeError:
-                    raise FormInvalid({"sheet": ["encoding"]}) from None
+                rows = read_sheet(upload.filename or "" if upload else "", upload.read(1_000_001) if upload else b"")
                 batch = db.run(lambda s: create_batch(s, who, station_id, rows))
+                batch["lines"] = explain_batch(db.session, batch, rows)
                 flash(_("Sheet read: %(created)s logged, %(exists)s already there, %(error)s with a problem.",
                         created=batch["created"], exists=batch["exists"], error=batch["error"]), "ok")
             else:

@@ -22,6 +22,37 @@ from ..forms import PROBLEMS, FormInvalid, failed, form_page, load_form, once
 from . import DESK, desk_community_id, member_names, staff_names
 
 
+def review_many(action: str, record_ids: list[int], reason: str) -> None:
+    """Approve or reject the ticked records, each on its own (four-eyes is checked per record, and one
+    refusal does not stop the others); the person is told what happened to whom."""
+    who = principal()
+    if not record_ids:
+        flash(_("Tick at least one record."), "error")
+        return
+    if action == "reject_selected" and not reason:
+        flash(_("Please give the reason for rejecting."), "error")
+        return
+    names = member_names(r.volunteer_id for r in list_service_records(
+        db.session, who, community_id=desk_community_id(), status="pending", limit=500))
+    done, refused = 0, []
+    for record_id in record_ids[:200]:
+        try:
+            if action == "approve_selected":
+                db.run(lambda s, rid=record_id: approve_service_record(s, who, rid))
+            else:
+                db.run(lambda s, rid=record_id: reject_service_record(s, who, rid, reason=reason))
+            done += 1
+        except PROBLEMS as exc:
+            refused.append((record_id, error_text(exc)))
+    word = _("approved or verified") if action == "approve_selected" else _("rejected")
+    flash(_("%(n)s records %(done)s.", n=done, done=word), "ok")
+    pending = {r.id: r for r in list_service_records(db.session, who, community_id=desk_community_id(), status="pending", limit=500)}
+    for record_id, text in refused:
+        record = pending.get(record_id)
+        person = names[record.volunteer_id].name if record and record.volunteer_id in names else f"#{record_id}"
+        flash(f"{person}: {text}", "error")
+
+
 def _pending_context():
     who = principal()
     station_id = who.station_id if who.role == Role.STATION_STAFF else None
@@ -44,6 +75,9 @@ def desk_pending():
     if request.method == "POST":
         record_id = request.form.get("record_id", type=int)
         action = request.form.get("action")
+        if action in ("approve_selected", "reject_selected"):
+            review_many(action, request.form.getlist("record_ids", type=int), request.form.get("reason", "").strip())
+            return redirect(url_for("web.desk_pending"))
         try:
             if action == "approve":
                 body = once(
