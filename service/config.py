@@ -9,7 +9,10 @@
 | ``GREENCOIN_PII_KEY`` | dev/test only: a development key | keys every digest of personal data (national ID, phone, card code, PIN in idempotency hashes); required in production, ≥ 32 characters, not the ``SECRET_KEY`` |
 | ``GREENCOIN_TIMEZONE`` | ``Asia/Shanghai`` | local time for display and business dates |
 | ``TOKEN_TTL_MINUTES`` | ``720`` | lifetime of API bearer tokens |
-| ``LOGIN_RATE_LIMIT`` | ``10 per 5 minutes`` | failed sign-ins allowed per client address and per account |
+| ``LOGIN_RATE_LIMIT`` | ``10 per 5 minutes`` | failed sign-ins per client address and account (name, card or phone as looked up) |
+| ``LOGIN_ADDRESS_RATE_LIMIT`` | ``100 per 5 minutes`` | failed sign-ins per client address, whatever the account |
+| ``LOGIN_LOCKOUT_AFTER`` | ``10`` | failed sign-ins in a row, from any address, after which the account is locked |
+| ``LOGIN_LOCKOUT_SECONDS`` | ``60`` | the first lock; each further failure doubles it, up to a day |
 | ``GREENCOIN_MAX_REQUEST_BYTES`` | ``2097152`` (2 MiB) | largest request body; a larger one is answered 413 unread |
 | ``GREENCOIN_TRUSTED_PROXIES`` | ``0`` | reverse proxies in front of the service whose ``X-Forwarded-*`` headers are believed |
 | ``GREENCOIN_SECURE_COOKIES`` | ``auto`` | ``1``: cookies only over HTTPS; ``0``: never marked Secure; ``auto``: Secure when the request came over HTTPS |
@@ -54,6 +57,9 @@ def settings_from_env(instance_path: str, env: dict | None = None) -> dict:
         "TIMEZONE": env.get("GREENCOIN_TIMEZONE", "Asia/Shanghai"),
         "TOKEN_TTL_MINUTES": int(env.get("TOKEN_TTL_MINUTES", "720")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "LOGIN_ADDRESS_RATE_LIMIT": env.get("LOGIN_ADDRESS_RATE_LIMIT", "100 per 5 minutes"),
+        "LOGIN_LOCKOUT_AFTER": int(env.get("LOGIN_LOCKOUT_AFTER", "10")),
+        "LOGIN_LOCKOUT_SECONDS": int(env.get("LOGIN_LOCKOUT_SECONDS", "60")),
         "MAX_CONTENT_LENGTH": int(env.get("GREENCOIN_MAX_REQUEST_BYTES", str(2 * 1024 * 1024))),
         "TRUSTED_PROXIES": int(env.get("GREENCOIN_TRUSTED_PROXIES", "0")),
         "SECURE_COOKIES": _secure_cookies(env.get("GREENCOIN_SECURE_COOKIES", "auto")),

@@ -59,6 +59,10 @@ class Invalid(DomainError):
     status, code = 422, "unprocessable"
 
 
+class TooManyRequests(DomainError):
+    status, code = 429, "too_many_requests"
+
+
 class UnsupportedMediaType(DomainError):
     status, code = 415, "unsupported_media_type"
 
@@ -115,7 +119,20 @@ def http_error_response(error: HTTPException):
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     extra = data.get("headers") or {}
     headers.extend(extra.items() if hasattr(extra, "items") else extra)
-    return error_response(status, HTTP_CODES.get(status, "error"), message, headers=headers)
+    details = {"retry_at": _rate_limit_reset()} if status == 429 else None
+    return error_response(status, HTTP_CODES.get(status, "error"), message, details, headers=headers)
+
+
+def _rate_limit_reset() -> str | None:
+    """When the rate limit that refused this request lets the client try again (ISO 8601, UTC)."""
+    import datetime as dt
+
+    from .extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return None
+    return dt.datetime.fromtimestamp(current.reset_at, dt.UTC).isoformat()
 
 
 class ApiErrorDetailSchema(Schema):

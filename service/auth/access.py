@@ -38,6 +38,21 @@ def public(fn):
     return fn
 
 
+PASSWORD_CHANGE_ATTR = "_greencoin_before_password_change"
+
+
+def before_password_change(fn):
+    """Also open to someone whose password an administrator reset (who must choose a new one first)."""
+    setattr(fn, PASSWORD_CHANGE_ATTR, True)
+    return fn
+
+
+def declared_before_password_change(view_function) -> bool:
+    view_class = getattr(view_function, "view_class", None)
+    target = getattr(view_class, request.method.lower(), None) if view_class is not None else view_function
+    return bool(getattr(target, PASSWORD_CHANGE_ATTR, False))
+
+
 STAFF = (Role.ADMIN, Role.STATION_STAFF, Role.CASHIER, Role.SUPERVISOR)
 EVERYONE = (*STAFF, Role.RESIDENT)
 
@@ -53,6 +68,7 @@ class Principal:
     station_id: int | None = None
     supermarket_id: int | None = None
     name: str = ""
+    must_change_password: bool = False  # after an administrator's reset: only a new password is allowed
 
     @property
     def key(self) -> str:
@@ -149,9 +165,11 @@ def enforce_access_policy() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>")
-    principal = operations.principal_for_token(token.strip())
+    principal = operations.principal_for_token(token.strip())  # one query, with the active checks
     if principal is None:
         raise Unauthorized("the token is invalid or has expired", code="invalid_token")
     g.principal = principal
     if principal.role not in policy:
         raise Forbidden(f"the role {principal.role.value} may not do this")
+    if principal.must_change_password and not declared_before_password_change(view):
+        raise Forbidden("choose a new password first (POST /api/v1/auth/password)", code="password_change_required")

@@ -1,4 +1,4 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import ref_id, text
 from .models import STAFF_ROLES
@@ -10,8 +10,25 @@ class TokenRequestSchema(Schema):
 
 
 class ResidentTokenRequestSchema(Schema):
-    card_code = text(32)
+    """Card code (any case, with or without spaces and dashes) or phone number, and the PIN."""
+
+    card_code = text(64, required=False)
+    phone = fields.String(validate=validate.Regexp(r"^[+\d][\d\s()-]{4,24}$", error="not a phone number"))
     pin = text(8)
+
+    @validates_schema
+    def _one_identity(self, data, **_kwargs):
+        if ("card_code" in data) == ("phone" in data):
+            raise ValidationError("send either card_code or phone", "card_code")
+
+
+class PasswordChangeSchema(Schema):
+    current_password = text(200)
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+
+
+class SignedOutSchema(Schema):
+    sessions_revoked = fields.Integer()
 
 
 class TokenSchema(Schema):
@@ -38,6 +55,12 @@ class StaffSchema(Schema):
     station_id = fields.Integer(allow_none=True)
     supermarket_id = fields.Integer(allow_none=True)
     active = fields.Boolean()
+    must_change_password = fields.Boolean()
+
+
+class PasswordResetSchema(Schema):
+    staff = fields.Nested(StaffSchema)
+    one_time_password = fields.String(metadata={"description": "shown once; valid only to choose a new password"})
 
 
 class WhoAmISchema(Schema):
@@ -48,3 +71,4 @@ class WhoAmISchema(Schema):
     station_id = fields.Integer(allow_none=True)
     supermarket_id = fields.Integer(allow_none=True)
     name = fields.String()
+    must_change_password = fields.Boolean()

@@ -2,8 +2,9 @@
 
 Pages call the same operations as the API. Access is declared on every view with the API's own
 ``@access(...)`` / ``@public`` marks and checked before the view runs (fail closed); the signed-in
-person is a ``Principal`` built from the API token kept in the session cookie, so expiry,
-revocation and deactivated accounts behave exactly as in the API.
+person is a ``Principal`` built from a browser session row (``api_tokens`` of kind ``web``) whose
+random id is the only sign-in state in the cookie, so expiry, revocation and deactivated accounts
+behave exactly as in the API, and a stolen cookie is no API bearer token.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 import ledger
 
-from ..auth.access import PUBLIC, declared_access
-from ..auth.models import Role
+from ..auth.access import PUBLIC, declared_access, declared_before_password_change
+from ..auth.models import Role, TokenKind
 from ..auth.operations import principal_for_token
 from ..errors import DomainError
 
@@ -37,6 +38,8 @@ ERROR_MESSAGES = {
     "not_reversible": _l("This cannot be reversed."),
     "transaction_not_found": _l("That transaction does not exist."),
     "weak_password": _l("The password needs at least 8 characters."),
+    "cannot_deactivate_self": _l("You cannot deactivate your own account."),
+    "same_password": _l("Choose a password different from the current one."),
     "username_taken": _l("This username is already taken."),
     "station_required": _l("Station staff need a station."),
     "supermarket_required": _l("A cashier needs a supermarket."),
@@ -137,20 +140,35 @@ def error_text(exc: Exception) -> str:
 # --- sign-in state -------------------------------------------------------------------------------
 
 
-def sign_in(token: str) -> None:
+SESSION_KEY = "sid"  # the browser session's id; only its SHA-256 is stored (api_tokens, kind "web")
+
+
+def sign_in(session_id: str) -> None:
+    """Start a fresh cookie session (no fixation) holding only the id of a ``web`` session row,
+    which the API refuses as a bearer token."""
     lang = session.get("lang")
     session.clear()
-    session["token"] = token
+    session[SESSION_KEY] = session_id
     if lang:
         session["lang"] = lang
     session.permanent = False
 
 
+def sign_out_here() -> str | None:
+    """Forget the sign-in of this browser (keeping the language); returns the session id it had."""
+    session_id = session.get(SESSION_KEY)
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return session_id
+
+
 def load_principal() -> None:
-    token = session.get("token")
-    g.principal = principal_for_token(token) if token else None
-    if token and g.principal is None:
-        session.pop("token", None)
+    session_id = session.get(SESSION_KEY)
+    g.principal = principal_for_token(session_id, kind=TokenKind.WEB) if isinstance(session_id, str) else None
+    if session_id and g.principal is None:
+        session.pop(SESSION_KEY, None)
 
 
 def principal():
@@ -183,6 +201,8 @@ def _guard():
             return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
         if who.role not in policy:
             return render_error(_("You are not allowed to do this."), 403)
+        if who.must_change_password and not declared_before_password_change(view):
+            return redirect(url_for("web.own_password"))
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         csrf.protect()
     return None

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 def sign_in_resident(page, member):
     page.goto("/")
     page.get_by_test_id("choose-resident").click()
-    page.fill("#card_code", member.card_code)
+    page.fill("#identity", member.card_code)
     page.fill("#pin", PIN)
     page.locator("main button[type=submit]").click()
 

@@ -3,13 +3,13 @@ residents. Writes are for administrators; supervisors see the same pages without
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ...auth.access import access
 from ...auth.models import Role, Staff
-from ...auth.operations import create_staff
+from ...auth.operations import create_staff, deactivate_staff, reactivate_staff, reset_staff_password
 from ...auth.schemas import StaffCreateSchema
 from ...community.models import Station, Supermarket
 from ...community.operations import create_station, create_supermarket, get_community, update_community
@@ -166,3 +166,29 @@ def member_detail(member_id: int):
         mask_phone=mask_phone,
         certificates=list_certificates(db.session, principal(), member.id),
     )
+
+
+@bp.post("/office/staff/<int:staff_id>/<any(deactivate, reactivate):action>")
+@access(Role.ADMIN)
+def admin_staff_active(staff_id: int, action: str):
+    """Deactivate (every sign-in of the account ends at once) or reactivate a staff account."""
+    who = principal()
+    change = deactivate_staff if action == "deactivate" else reactivate_staff
+    staff = db.run(lambda s: change(s, who, staff_id))
+    message = _("%(name)s can no longer sign in.") if action == "deactivate" else _("%(name)s can sign in again.")
+    flash(message % {"name": staff.name}, "ok")
+    return redirect(url_for("web.admin_staff", community=staff.community_id))
+
+
+@bp.post("/office/staff/<int:staff_id>/password-reset")
+@access(Role.ADMIN)
+def admin_staff_password_reset(staff_id: int):
+    """A one-time password, shown on this answer only (never put in the cookie or a URL)."""
+    who = principal()
+    staff, one_time = db.run(lambda s: reset_staff_password(s, who, staff_id))
+    community = get_community(db.session, staff.community_id) if staff.community_id else page_community()
+    response = make_response(
+        office_page("admin/staff_password.html", 200, community=community, staff=staff, one_time_password=one_time)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
