@@ -188,10 +188,10 @@ def home_for(role: Role) -> str:
 @bp.before_request
 def _guard():
     """Fail closed: a view without an access declaration is refused; CSRF on every form post."""
+    if request.endpoint == "web.static":
+        return None  # assets need no sign-in (and no query)
     load_principal()
     view = current_app.view_functions.get(request.endpoint or "")
-    if request.endpoint == "web.static":
-        return None
     policy = declared_access(view) if view else None
     if policy is None:
         return render_error(_("You are not allowed to do this."), 403)
