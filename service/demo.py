@@ -26,6 +26,7 @@ from .auth.operations import create_staff
 from .community.models import Community, Station, Supermarket
 from .community.operations import create_community, create_station, create_supermarket, issuance_account
 from .extensions import db
+from .members.cards import format_card_code, new_card_code
 from .members.models import Household, Member
 from .members.operations import household_wallet, member_wallet, register_household, register_member
 
@@ -91,7 +92,7 @@ def demo_logins(session: Session) -> list[tuple[str, str, str]]:
         if index < 2:
             rows.append((f"{slug}-cashier", DEMO_PASSWORD, f"cashier ({name})"))
     residents = session.scalars(select(Member).where(Member.pin_hash.is_not(None)).order_by(Member.id).limit(3))
-    rows += [(m.card_code, DEMO_PIN, f"resident {m.name} (card code + PIN)") for m in residents]
+    rows += [(format_card_code(m.card_code), DEMO_PIN, f"resident {m.name} (card code + PIN)") for m in residents]
     return rows
 
 
@@ -156,7 +157,7 @@ def _residents(ctx: DemoContext, community: Community, count: int) -> None:
                 household_id=household.id,
                 birth_date=born,
                 pin=DEMO_PIN if made < 5 else None,
-                card_code=f"GC{community.id:02d}{rng.getrandbits(64):016x}",
+                card_code=new_card_code(rng.getrandbits),
             )
             ctx.members.append(member)
             made += 1

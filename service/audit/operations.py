@@ -7,6 +7,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent
@@ -91,3 +92,41 @@ def record_audit(
     session.add(event)
     session.flush()
     return event
+
+
+def list_events(
+    session: Session,
+    *,
+    community_id: int | None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> tuple[list[AuditEvent], int | None]:
+    """Newest first, ``limit`` at a time; the second value is the ``before`` of the next page.
+    ``community_id`` None means every community (a city administrator who named none)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if community_id is not None:
+        query = query.where(AuditEvent.community_id == community_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if target_type:
+        query = query.where(AuditEvent.target_type == target_type)
+    if target_id is not None:
+        query = query.where(AuditEvent.target_id == target_id)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    events = session.scalars(query.limit(limit + 1)).all()
+    more = len(events) > limit
+    events = events[:limit]
+    return events, (events[-1].id if more else None)
+
+
+def actor_names(session: Session, events: list[AuditEvent]) -> dict[int, str]:
+    from ..auth.models import Staff
+
+    ids = {e.actor_staff_id for e in events if e.actor_staff_id}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).all())

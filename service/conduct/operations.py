@@ -14,6 +14,7 @@ from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.operations import get_community, issuance_account
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..members.lifecycle import require_active
 from ..members.operations import get_household, get_member, household_wallet, member_wallet
 from ..rows import get_row
 from ..volunteering.operations import get_station, local_today
@@ -257,6 +258,7 @@ def create_award(
         if earned_by_member_id not in (None, member_id):
             raise Invalid("earned_by_member_id is for household awards", code="earner_for_households_only")
         owner = get_member(session, member_id)
+        require_active(owner)  # a deactivated resident earns nothing
         earned_by_member_id = None
     if owner.community_id != community.id:
         # Answered like an unknown id: another community's residents are not this desk's to see.

@@ -145,11 +145,12 @@ class StockReceiptById(MethodView):
 @blp.route("/supermarkets/<int:supermarket_id>/lookup")
 class ResidentLookup(MethodView):
     @access(*COUNTER)
-    @blp.arguments(LookupQuerySchema, location="query")
+    @blp.arguments(LookupQuerySchema)
     @blp.response(200, ResidentSummarySchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema, description="member_not_found")
-    def get(self, query, supermarket_id):
-        """Find a resident by card code (the QR) or phone: masked name and coins, nothing else personal."""
+    def post(self, query, supermarket_id):
+        """Find a resident by card code (the QR; case, spaces and dashes ignored) or phone: masked
+        name and coins, nothing else personal. A POST: card codes never travel in a URL."""
         supermarket = operations.supermarket_for(db.session, current_principal(), supermarket_id)
         return operations.find_residents(db.session, supermarket, **query)
 

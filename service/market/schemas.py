@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
+from ..members.cards import CardCode
 from ..schemas import PageQuerySchema, coins, query_id, ref_id, text
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", error="1-40 letters, digits, '.', '-' and '_'")
@@ -127,7 +128,7 @@ class MarketListQuerySchema(PageQuerySchema):
 
 
 class LookupQuerySchema(Schema):
-    card_code = fields.String(validate=validate.Length(min=1, max=32))
+    card_code = CardCode()
     phone = fields.String(validate=validate.Length(min=1, max=20))
 
 
@@ -142,7 +143,7 @@ class ResidentSummarySchema(Schema):
 class MarketRedemptionCreateSchema(Schema):
     supermarket_id = ref_id(metadata={"description": "defaults to the cashier's own supermarket"})
     member_id = ref_id()
-    card_code = fields.String(validate=validate.Length(min=1, max=32))
+    card_code = CardCode()
     paid_from = fields.String(load_default="member", validate=validate.OneOf(["member", "household"]))
     note = text(500, required=False, min_length=0, load_default="")
     lines = fields.List(

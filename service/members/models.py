@@ -46,6 +46,9 @@ class Member(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once, by members.lifecycle.deactivate_member (moved away, died); the audit log has who.
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    deactivation_reason: Mapped[str | None] = mapped_column(String(500))
 
     @property
     def national_id_on_file(self) -> bool:

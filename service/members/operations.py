@@ -17,6 +17,7 @@ from ..errors import Conflict, Invalid
 from ..privacy import mask_national_id, national_id_digest, normalise_national_id
 from ..rows import get_row
 from . import stars
+from .cards import format_card_code, new_card_code, normalise_card_code  # noqa: F401 (re-exported)
 from .models import Household, Member
 
 
@@ -53,9 +54,15 @@ def register_household(session: Session, *, community_id: int, name: str, addres
     return household
 
 
-def new_card_code() -> str:
-    """Random and unguessable (96 bits); printed on the member card as a QR code."""
-    return secrets.token_urlsafe(12)
+def member_by_card(session: Session, card_code: str | None, *, community_id: int | None = None) -> Member | None:
+    """The resident holding this card code (normalised), optionally within one community."""
+    code = normalise_card_code(card_code)
+    if not code:
+        return None
+    query = select(Member).where(Member.card_code == code)
+    if community_id is not None:
+        query = query.where(Member.community_id == community_id)
+    return session.scalars(query).first()
 
 
 def new_pin() -> str:
@@ -90,7 +97,7 @@ def register_member(
             raise Conflict("a resident with this national ID number is registered", code="national_id_taken")
     if birth_date and birth_date > dt.date.today():
         raise Invalid("the birth date is in the future", code="invalid_birth_date")
-    card_code = card_code or new_card_code()
+    card_code = normalise_card_code(card_code) or new_card_code()
     if session.scalars(select(Member.id).where(Member.card_code == card_code)).first():
         raise Conflict("this card code is in use", code="card_code_taken")
     member = Member(
@@ -115,18 +122,35 @@ def register_member(
     return member
 
 
-def find_members(session: Session, *, community_id: int | None, card_code=None, phone=None, volunteer_number=None, name=None, limit=50, offset=0):
+def find_members(
+    session: Session,
+    *,
+    community_id: int | None,
+    card_code=None,
+    phone=None,
+    phone_tail=None,
+    volunteer_number=None,
+    name=None,
+    limit=50,
+    offset=0,
+    after: int | None = None,
+):
+    """Residents in id order, filtered; ``after`` (the last id of the previous page) pages by key."""
     query = select(Member).order_by(Member.id)
     if community_id is not None:
         query = query.where(Member.community_id == community_id)
     if card_code:
-        query = query.where(Member.card_code == card_code)
+        query = query.where(Member.card_code == normalise_card_code(card_code))
     if phone:
         query = query.where(Member.phone == phone)
+    if phone_tail:
+        query = query.where(Member.phone.endswith(phone_tail, autoescape=True))
     if volunteer_number:
-        query = query.where(Member.volunteer_number == volunteer_number)
+        query = query.where(Member.volunteer_number == volunteer_number.strip().upper())
     if name:
-        query = query.where(Member.name.contains(name))
+        query = query.where(Member.name.contains(name, autoescape=True))
+    if after is not None:
+        query = query.where(Member.id > after)
     return session.scalars(query.limit(limit).offset(offset)).all()
 
 

@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..schemas import PageQuerySchema, query_id, ref_id, text
+from .cards import CardCode
 
 PHONE = validate.Regexp(r"^\+?\d{5,15}$", error="digits only, 5 to 15")
 PIN = validate.Regexp(r"^\d{4,8}$", error="4 to 8 digits")
@@ -107,14 +108,31 @@ class MemberCreatedSchema(MemberSchema):
 
 
 class MemberQuerySchema(Schema):
+    """Filters that may travel in a URL: no card code, no full phone (use ``POST /members/lookup``).
+    Anything else in the query string is refused (422), so a card code sent there is not silently
+    ignored."""
+
     # Query strings carry text: a strict integer field would refuse every "?community_id=3".
     community_id = query_id()
-    card_code = fields.String(validate=validate.Length(max=32))
-    phone = fields.String(validate=validate.Length(max=20))
     volunteer_number = fields.String(validate=validate.Length(max=20))
     name = fields.String(validate=validate.Length(max=100))
+    phone_tail = fields.String(
+        validate=validate.Regexp(r"^\d{4}$", error="the last 4 digits"),
+        metadata={"description": "the last 4 digits of the phone (desk staff and administrators)"},
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
+    after = fields.Integer(
+        load_default=None, validate=validate.Range(min=0, max=2**62),
+        metadata={"description": "the last id of the previous page (keyset pagination)"},
+    )
+
+
+class MemberLookupSchema(Schema):
+    """A card code (as typed or scanned: case, spaces and dashes do not matter) or a full phone."""
+
+    community_id = ref_id()
+    card_code = CardCode()
+    phone = fields.String(validate=PHONE)
 
 
 class BalanceSchema(Schema):
@@ -167,3 +185,49 @@ class StarsSchema(Schema):
     lifetime_minutes = fields.Integer()
     since = fields.Date(allow_none=True)
     history = fields.List(fields.Nested(StarChangeSchema))
+
+
+# --- lifecycle (members.lifecycle) ----------------------------------------------------------------
+
+
+class PinResetSchema(Schema):
+    identity = fields.String(
+        required=True, validate=validate.OneOf(["national_id", "document"]),
+        metadata={"description": "national_id: the number typed from the ID card must match the one on file; "
+                                 "document: name the document checked"},
+    )
+    national_id = fields.String(load_only=True, validate=validate.Length(max=18))
+    document = fields.String(validate=validate.Length(max=100))
+
+
+class PinResetResultSchema(Schema):
+    member_id = fields.Integer()
+    pin = fields.String(metadata={"description": "the new PIN, shown once; never stored in clear"})
+
+
+class CardReplacementSchema(Schema):
+    reason = text(200)
+
+
+class CardReplacedSchema(Schema):
+    member_id = fields.Integer()
+    card_code = fields.String(metadata={"description": "the new code; the old one is refused from now on"})
+
+
+class DeactivateSchema(Schema):
+    reason = text(500)
+    coins_to = fields.String(
+        validate=validate.OneOf(["household", "community"]),
+        metadata={"description": "default: the household if the resident has one, else the community"},
+    )
+
+
+class DeactivatedSchema(Schema):
+    member_id = fields.Integer()
+    active = fields.Boolean()
+    reason = fields.String()
+    coins = fields.Integer(metadata={"description": "coins moved out of the resident's wallet"})
+    hours_minutes = fields.Integer(metadata={"description": "time-bank minutes returned to the community"})
+    coins_to = fields.String()
+    hours_to = fields.String()
+    transaction_id = fields.Integer(allow_none=True, metadata={"description": "the member_departure posting"})

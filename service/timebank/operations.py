@@ -18,6 +18,7 @@ from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.operations import get_community
 from ..errors import Conflict, Forbidden, Invalid
+from ..members.lifecycle import require_active
 from ..members.operations import get_member, member_wallet
 from ..proxies.operations import active_grant, authorise_helper, record_helper_action
 from ..rows import get_row
@@ -144,6 +145,7 @@ def redeem_service(
     principal.require_writer_in(member.community_id)
     if principal.role not in (Role.ADMIN, Role.STATION_STAFF):
         raise Forbidden("only station staff and administrators record service redemptions")
+    require_active(member)
     if member.community_id != service.community_id:
         raise Invalid("the service is offered in another community", code="service_other_community")
     provider = session.get(ServiceProvider, service.provider_id)
@@ -264,6 +266,8 @@ def transfer_hours(
     receiver = session.get(type(giver), to_member_id)
     if receiver is None or receiver.community_id != giver.community_id:
         raise Invalid("the receiver must be a resident of the same community", code="unknown_receiver")
+    require_active(giver)
+    require_active(receiver)
     if receiver.id == giver.id:
         raise Invalid("give hours to someone else", code="transfer_to_self")
     if relation not in RELATIONS:

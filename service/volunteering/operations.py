@@ -18,6 +18,8 @@ from ..auth.models import Role
 from ..community.models import Station
 from ..community.operations import get_community, issuance_account
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..members.cards import normalise_card_code
+from ..members.lifecycle import require_active
 from ..members.models import Member
 from ..members.operations import get_member, member_wallet
 from ..rows import get_row
@@ -110,9 +112,11 @@ def find_volunteer(
     elif volunteer_number:
         query = query.where(Member.volunteer_number == volunteer_number)
     elif card_code:
-        query = query.where(Member.card_code == card_code)
+        query = query.where(Member.card_code == normalise_card_code(card_code))
     elif volunteer:
-        query = query.where((Member.volunteer_number == volunteer) | (Member.card_code == volunteer))
+        query = query.where(
+            (Member.volunteer_number == volunteer) | (Member.card_code == normalise_card_code(volunteer))
+        )
     else:
         raise Invalid("name the volunteer (volunteer_id, volunteer_number or card_code)", code="volunteer_required")
     member = session.scalars(query).first()
@@ -287,6 +291,7 @@ def approve_service_record(
     if community.four_eyes and principal.staff_id == record.recorded_by:
         raise Forbidden("another staff member must approve a record you logged", code="four_eyes")
     volunteer = get_member(session, record.volunteer_id)
+    require_active(volunteer)  # deactivated after the record was logged: nothing is credited
     hour_wallet = member_wallet(session, volunteer, Unit.HOUR)
     coin_wallet = member_wallet(session, volunteer, Unit.COIN)
     # One volunteer's approvals queue on their HOUR wallet, so overlap and the daily cap hold.

@@ -15,9 +15,11 @@ from .forms import new_form_key
 PAGE_MODULES = (
     "public.auth", "public.certificates", "public.proofs",
     "me.home", "me.statement", "me.card", "me.family", "me.certificates", "me.disputes",
-    "desk.members", "desk.hours", "desk.sheets", "desk.roster", "desk.review", "desk.conduct", "desk.disputes",
+    "desk.members", "desk.accounts", "desk.hours", "desk.sheets", "desk.roster", "desk.review", "desk.conduct",
+    "desk.disputes",
     "counter.basket", "counter.refunds", "counter.shift",
     "office.community", "office.catalogue", "office.disclosure", "office.checks", "office.records", "office.households",
+    "office.audit",
 )
 
 

@@ -109,7 +109,7 @@ def test_lists_show_only_the_callers_community(two_communities):
     ]:
         listed = {row["id"] for row in a.admin.get(path).json}
         assert listed == ids, path
-    found = a.admin.get(f"/api/v1/members?card_code={b.member.card_code}").json
+    found = a.admin.post("/api/v1/members/lookup", {"card_code": b.member.card_code}).json
     assert found == []
 
 
@@ -154,9 +154,12 @@ def test_cashiers_and_station_staff_cannot_adjust_or_reverse(two_communities, wo
         ),
         403,
     )
-    # ... but they still read members of their own community
-    assert staff.get(f"/api/v1/members/{a.member.id}/balance").status_code == 200
-    assert staff.get(f"/api/v1/members/{two_communities.b.member.id}/balance").status_code == 404
+    # ... station staff still read members of their own community; cashiers have only the counter
+    # look-up (SPEC §3: masked name and coins, nothing else personal)
+    own = staff.get(f"/api/v1/members/{a.member.id}/balance").status_code
+    assert own == (200 if role == "station_staff" else 403)
+    other = staff.get(f"/api/v1/members/{two_communities.b.member.id}/balance").status_code
+    assert other == (404 if role == "station_staff" else 403)
 
 
 def test_a_resident_sees_only_themself(two_communities, world):

@@ -4,6 +4,7 @@ resident page, the office pages and friendly errors in both languages."""
 from __future__ import annotations
 
 from ledger import Unit
+from service.members.cards import format_card_code
 from tests.web.pages import (
     give_award,
     hidden_fields,
@@ -32,7 +33,7 @@ def test_resident_page_shows_balance_star_chart_and_card(app, world):
     assert 'data-testid="coins">35<' in html
     assert 'data-testid="hours-chart"' in html
     card = text_of(browser.get("/me/card"))
-    assert "<svg" in card and member.card_code in card
+    assert "<svg" in card and format_card_code(member.card_code) in card  # printed in groups of four
     statement = text_of(browser.get("/me/statement"))
     assert "+35" in statement
 

@@ -11,6 +11,7 @@ from ...auth.models import Role
 from ...errors import DomainError
 from ...extensions import db
 from ...market import operations as market
+from ...members.cards import normalise_card_code
 from ..core import ERROR_MESSAGES, error_message, principal
 
 COUNTER = (Role.CASHIER,)
@@ -48,7 +49,7 @@ def this_supermarket():
 
 def lookup_resident(card_code: str) -> dict | None:
     """The resident behind a card code: masked name and coins only (as the API's look-up)."""
-    found = market.find_residents(db.session, this_supermarket(), card_code=card_code)
+    found = market.find_residents(db.session, this_supermarket(), card_code=normalise_card_code(card_code))
     return found[0] if found else None
 
 

@@ -23,13 +23,15 @@ def desk_community_id() -> int:
     return who.community_id
 
 
-def search_members(query: str):
-    """Card code, phone, volunteer number or part of the name, in the desk's community."""
+def search_members(query: str, *, by_card_or_phone: bool = False):
+    """Volunteer number or part of the name, in the desk's community; card code and phone too when
+    the query came in a POST body (they never travel in a URL)."""
     query = query.strip()
     if not query:
         return []
     community_id = desk_community_id()
-    for key in ("card_code", "volunteer_number", "phone"):
+    keys = ("card_code", "volunteer_number", "phone") if by_card_or_phone else ("volunteer_number",)
+    for key in keys:
         found = find_members(db.session, community_id=community_id, **{key: query}, limit=20)
         if found:
             return found

@@ -23,6 +23,18 @@ def desk():
     return render_template("desk/home.html", community=community)
 
 
+@bp.post("/desk/members/search")
+@access(*DESK)
+def desk_member_search():
+    """The desk's search form: a POST, so a typed card code or phone stays out of URLs and logs."""
+    q = request.form.get("q", "")
+    members = search_members(q, by_card_or_phone=True)
+    if request.headers.get("HX-Request"):
+        return render_template("desk/_member_results.html", members=members, q=q, mask_phone=mask_phone)
+    return form_page("desk/members.html", 200, q=q, members=members, mask_phone=mask_phone,
+                     error=None, field_errors={}, values={})
+
+
 @bp.route("/desk/members", methods=["GET", "POST"])
 @access(*DESK)
 def desk_members():

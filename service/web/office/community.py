@@ -156,13 +156,16 @@ def member_detail(member_id: int):
     member = get_member(db.session, member_id)
     principal().require_member(member.id, member.community_id)
     page = member_statement(db.session, member, unit=None, limit=30, before=request.args.get("before", type=int))
+    # Card code, QR and phone only for the desk and administrators (SPEC §3), not supervisors.
+    personal = principal().role in (Role.ADMIN, Role.STATION_STAFF)
     return render_template(
         "admin/member.html",
         member=member,
+        personal=personal,
         balance=member_balance(db.session, member),
         rows=statement_rows(db.session, page.lines, member),
         next_cursor=page.next_cursor,
-        qr=qr_svg(member.card_code),
+        qr=qr_svg(member.card_code) if personal else "",
         mask_phone=mask_phone,
         certificates=list_certificates(db.session, principal(), member.id),
     )

@@ -108,23 +108,23 @@ def test_resident_catalogue_shows_availability_not_counts(shop, world):
 
 
 def test_cashier_lookup_shows_masked_name_and_coins_only(shop, world):
-    response = shop.cashier.get(f"/api/v1/supermarkets/{shop.supermarket.id}/lookup?card_code={shop.member.card_code}")
+    # A POST: card codes and phones never travel in a URL (issue #9 §3).
+    url = f"/api/v1/supermarkets/{shop.supermarket.id}/lookup"
+    response = shop.cashier.post(url, {"card_code": shop.member.card_code})
     assert response.status_code == 200, response.json
     assert response.json == [{
         "member_id": shop.member.id, "masked_name": "张*丰", "coins": 100,
         "household_id": shop.household.id, "household_coins": 60,
     }]
-    by_phone = shop.cashier.get(f"/api/v1/supermarkets/{shop.supermarket.id}/lookup?phone=13800000001")
+    by_phone = shop.cashier.post(url, {"phone": "13800000001"})
     assert by_phone.json == response.json
-    assert shop.cashier.get(f"/api/v1/supermarkets/{shop.supermarket.id}/lookup?phone=13900000000").status_code == 404
-    assert shop.cashier.get(f"/api/v1/supermarkets/{shop.supermarket.id}/lookup").status_code == 422
+    assert shop.cashier.post(url, {"phone": "13900000000"}).status_code == 404
+    assert shop.cashier.post(url, {}).status_code == 422
     other_cashier = world.staff("cashier", supermarket=world.supermarket(shop.community))
-    url = f"/api/v1/supermarkets/{shop.supermarket.id}/lookup?card_code={shop.member.card_code}"
-    assert other_cashier.get(url).status_code == 403
-    assert world.resident(shop.member).get(url).status_code == 403
+    assert other_cashier.post(url, {"card_code": shop.member.card_code}).status_code == 403
+    assert world.resident(shop.member).post(url, {"card_code": shop.member.card_code}).status_code == 403
     stranger = world.member(world.community(), name="外人")
-    foreign = f"/api/v1/supermarkets/{shop.supermarket.id}/lookup?card_code={stranger.card_code}"
-    assert shop.cashier.get(foreign).status_code == 404
+    assert shop.cashier.post(url, {"card_code": stranger.card_code}).status_code == 404
 
 
 def test_market_endpoints_are_in_the_openapi_document(client):

@@ -239,7 +239,7 @@ def test_redemption_list_pages_newest_first(shop):
 
 def test_the_basket_shows_in_the_residents_statement(shop):
     shop.basket(("RICE5", 1))
-    lines = shop.cashier.get(f"/api/v1/members/{shop.member.id}/statement?unit=COIN").json["lines"]
+    lines = shop.admin.get(f"/api/v1/members/{shop.member.id}/statement?unit=COIN").json["lines"]
     newest = lines[0]
     assert newest["kind"] == "redemption" and newest["amount"] == -40
     assert newest["description"].endswith("大米5斤×1")
