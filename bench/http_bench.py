@@ -76,7 +76,7 @@ def build_data_set(residents: int, months: int) -> dict:
     from service.migrate import upgrade
 
     upgrade(URL)
-    app = create_app({"DATABASE_URL": URL, "REDIS_URL": None, "TESTING": False})
+    app = create_app({"DATABASE_URL": URL, "REDIS_URL": None, "TESTING": False, "GREENCOIN_ENV": "development"})
     with app.app_context():
         load_demo(residents_per_community=residents, months=months)
         session = db.session
@@ -129,7 +129,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": URL, "SECRET_KEY": "bench-" + uuid.uuid4().hex, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DATABASE_URL": URL, "SECRET_KEY": "bench-" + uuid.uuid4().hex, "PYTHONPATH": str(ROOT),
+           "GREENCOIN_ENV": "development"}  # the development personal-data key is fine for a bench
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",
