@@ -6,8 +6,8 @@ demo's hex) are rewritten to that form here, so an old printed card, typed as pr
 still finds its resident; a collision (none expected: 16 characters of 96 random bits) stops the
 migration loudly instead of merging two residents' cards.
 
-Revision ID: 0011_member_cards
-Revises: 0010_office_jobs
+Revision ID: 0014_member_cards
+Revises: 0013_household_head
 """
 
 import sqlalchemy as sa
@@ -15,8 +15,8 @@ from alembic import op
 
 import ledger.models
 
-revision = "0011_member_cards"
-down_revision = "0010_office_jobs"
+revision = "0014_member_cards"
+down_revision = "0013_household_head"
 branch_labels = None
 depends_on = None
 
