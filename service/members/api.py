@@ -26,6 +26,7 @@ from .schemas import (
     MemberLookupSchema,
     MemberQuerySchema,
     MemberSchema,
+    MemberUpdateSchema,
     PinResetResultSchema,
     PinResetSchema,
     StarsSchema,
@@ -108,6 +109,15 @@ class MemberById(MethodView):
     @blp.response(200, MemberSchema)
     def get(self, member_id):
         return member_view(_member_in_scope(member_id))
+
+    @access(*PERSONAL_READERS)
+    @blp.arguments(MemberUpdateSchema)
+    @blp.response(200, MemberSchema)
+    def patch(self, changes, member_id):
+        """Correct name, phone, birth date or ID number (kept only as keyed digest and last four);
+        audit-logged before → after (phone and ID number as "(changed)")."""
+        principal = current_principal()
+        return db.run(lambda s: lifecycle.update_member(s, principal, member_id, **changes))
 
 
 @blp.route("/members/<int:member_id>/balance")

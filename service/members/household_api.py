@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from ..auth.access import STAFF, access, current_principal
+from ..auth.access import access, current_principal
 from ..auth.models import Role
 from ..extensions import db
 from ..schemas import PageQuerySchema
@@ -23,6 +23,8 @@ from .schemas import (
 )
 
 WRITERS = (Role.ADMIN, Role.STATION_STAFF)
+# Names and addresses are personal: not for cashiers, who have the counter look-up (SPEC §3).
+READERS = (Role.ADMIN, Role.STATION_STAFF, Role.SUPERVISOR)
 
 
 def _fields(household) -> dict:
@@ -41,7 +43,7 @@ def _member_row(household, member) -> dict:
 
 @blp.route("/households")
 class Households(MethodView):
-    @access(*STAFF)
+    @access(*READERS)
     @blp.arguments(HouseholdQuerySchema, location="query")
     @blp.response(200, HouseholdListedSchema(many=True))
     def get(self, query):
@@ -60,7 +62,7 @@ class Households(MethodView):
 
 @blp.route("/households/<int:household_id>")
 class HouseholdById(MethodView):
-    @access(*STAFF)
+    @access(*READERS)
     @blp.response(200, HouseholdDetailSchema)
     def get(self, household_id):
         """A household with its members and who heads it."""
@@ -77,7 +79,7 @@ class HouseholdById(MethodView):
 
 @blp.route("/households/<int:household_id>/members")
 class HouseholdMembers(MethodView):
-    @access(*STAFF)
+    @access(*READERS)
     @blp.response(200, HouseholdMemberSchema(many=True))
     def get(self, household_id):
         household = households.household_in_scope(db.session, current_principal(), household_id)
@@ -114,7 +116,7 @@ class HouseholdMember(MethodView):
 
 @blp.route("/households/<int:household_id>/wallet")
 class HouseholdWallet(MethodView):
-    @access(*STAFF)
+    @access(*READERS)
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, HouseholdWalletSchema)
     def get(self, query, household_id):

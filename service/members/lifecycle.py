@@ -34,7 +34,7 @@ from ..privacy import national_id_digest, normalise_national_id
 from ..rows import get_row
 from .cards import card_ending, new_card_code
 from .models import Household, Member
-from .operations import household_wallet, member_wallet, new_pin
+from .operations import check_birth_date, household_wallet, member_wallet, new_pin, protect_national_id
 
 IDENTITY_CHECKS = ("national_id", "document")
 COINS_TO = ("household", "community")
@@ -81,6 +81,44 @@ def check_identity(member: Member, *, identity: str, national_id: str | None, do
             raise Invalid("name the document that was checked", code="identity_document_required")
         return "document"
     raise Invalid("identity is national_id or document", code="identity_required")
+
+
+EDITABLE = ("name", "phone", "birth_date", "national_id")
+
+
+def update_member(session: Session, principal: Principal, member_id: int, **changes) -> Member:
+    """Correct a resident's name, phone, birth date or ID number (through the keyed digest: the
+    number is checked for duplicates and kept only as digest and last four). Audit-logged with
+    before → after; the phone and the ID number only as "(changed)". Households: ``/households``."""
+    member = _member_for_desk(session, principal, member_id)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise Invalid(f"not editable here: {', '.join(sorted(unknown))}", code="not_editable")
+    before = {"name": member.name, "phone": member.phone, "birth_date": member.birth_date,
+              "national_id": member.national_id_digest}
+    if "name" in changes:
+        if not (changes["name"] or "").strip():
+            raise Invalid("the name is required", code="name_required")
+        member.name = changes["name"].strip()
+    if "phone" in changes:
+        member.phone = changes["phone"] or None
+    if "birth_date" in changes:
+        check_birth_date(changes["birth_date"])
+        member.birth_date = changes["birth_date"]
+    if "national_id" in changes:
+        if changes["national_id"]:
+            member.national_id_digest, member.national_id_masked = protect_national_id(
+                session, changes["national_id"], member_id=member.id
+            )
+        else:
+            member.national_id_digest = member.national_id_masked = None
+    after = {"name": member.name, "phone": member.phone, "birth_date": member.birth_date,
+             "national_id": member.national_id_digest}
+    if before != after:
+        record_audit(session, principal=principal, action="member.updated", target_type="member",
+                     target_id=member.id, community_id=member.community_id, before=before, after=after)
+    session.flush()
+    return member
 
 
 def reset_pin(

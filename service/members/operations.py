@@ -65,6 +65,25 @@ def member_by_card(session: Session, card_code: str | None, *, community_id: int
     return session.scalars(query).first()
 
 
+def protect_national_id(session: Session, raw: str, *, member_id: int | None = None) -> tuple[str, str]:
+    """The keyed digest and the last-four mask of a national ID number (the number itself is kept
+    nowhere); refuses a number another resident holds."""
+    try:
+        value = normalise_national_id(raw)
+    except ValueError as exc:
+        raise Invalid(str(exc), code="invalid_national_id") from None
+    digest = national_id_digest(value)
+    holder = session.scalars(select(Member.id).where(Member.national_id_digest == digest)).first()
+    if holder is not None and holder != member_id:
+        raise Conflict("a resident with this national ID number is registered", code="national_id_taken")
+    return digest, mask_national_id(value)
+
+
+def check_birth_date(birth_date: dt.date | None) -> None:
+    if birth_date and birth_date > dt.date.today():
+        raise Invalid("the birth date is in the future", code="invalid_birth_date")
+
+
 def new_pin() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
@@ -85,18 +104,8 @@ def register_member(
     get_community(session, community_id)
     if household_id is not None and get_household(session, household_id).community_id != community_id:
         raise Invalid("the household belongs to another community", code="household_other_community")
-    digest = masked = None
-    if national_id:
-        try:
-            value = normalise_national_id(national_id)
-        except ValueError as exc:
-            raise Invalid(str(exc), code="invalid_national_id") from None
-        digest = national_id_digest(value)
-        masked = mask_national_id(value)
-        if session.scalars(select(Member.id).where(Member.national_id_digest == digest)).first():
-            raise Conflict("a resident with this national ID number is registered", code="national_id_taken")
-    if birth_date and birth_date > dt.date.today():
-        raise Invalid("the birth date is in the future", code="invalid_birth_date")
+    digest, masked = protect_national_id(session, national_id) if national_id else (None, None)
+    check_birth_date(birth_date)
     card_code = normalise_card_code(card_code) or new_card_code()
     if session.scalars(select(Member.id).where(Member.card_code == card_code)).first():
         raise Conflict("this card code is in use", code="card_code_taken")

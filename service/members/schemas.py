@@ -231,3 +231,12 @@ class DeactivatedSchema(Schema):
     coins_to = fields.String()
     hours_to = fields.String()
     transaction_id = fields.Integer(allow_none=True, metadata={"description": "the member_departure posting"})
+
+
+class MemberUpdateSchema(Schema):
+    """Corrections at the desk; the household is changed with ``/households/<id>/members``."""
+
+    name = text(100, required=False)
+    phone = fields.String(validate=PHONE, allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    national_id = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=18))

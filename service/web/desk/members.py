@@ -14,6 +14,7 @@ from ...privacy import mask_phone
 from ..core import bp, principal
 from ..forms import PROBLEMS, failed, form_page, load_form, once
 from . import DESK, desk_community_id, search_members
+from .accounts import account_page
 
 
 @bp.get("/desk")
@@ -52,9 +53,9 @@ def desk_members():
                 lambda s: {"member_id": register_member(s, pin=pin, **data).id},
             )
             if shown_pin and not g.form_replayed:
-                flash(_("Registered. The first PIN is %(pin)s: give it to the resident.", pin=shown_pin), "ok")
-            else:
-                flash(_("Registered."), "ok")
+                # On this answer only: a flash would carry the PIN in the (signed, readable) cookie.
+                return account_page(body["member_id"], pin=shown_pin, registered=True)
+            flash(_("Registered."), "ok")
             return redirect(url_for("web.member_detail", member_id=body["member_id"]))
         except PROBLEMS as exc:
             error, field_errors, values, status = failed(exc)

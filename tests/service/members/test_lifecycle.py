@@ -116,3 +116,41 @@ def test_an_approval_for_a_deactivated_volunteer_credits_nothing(world, desk):
     refused = desk.staff2.post(f"/api/v1/service-records/{made['id']}/approve")
     assert refused.status_code == 409 and refused.json["error"]["code"] == "member_inactive"
     assert world.balance(desk.member, Unit.HOUR) == 0
+
+
+def test_the_desk_corrects_a_resident_and_the_id_number_goes_through_the_keyed_digest(app, world, desk):
+    other = world.member(desk.community, name="孙八", national_id="530302199001011242")
+    path = f"/api/v1/members/{desk.member.id}"
+    taken = desk.staff1.patch(path, {"national_id": "530302199001011242"})
+    assert taken.status_code == 409 and taken.json["error"]["code"] == "national_id_taken"
+    assert desk.staff1.patch(path, {"birth_date": "2999-01-01"}).status_code == 422
+    assert desk.supervisor.patch(path, {"name": "改名"}).status_code == 403
+    changed = desk.staff1.patch(path, {"name": "张三峰", "phone": "13600000000", "national_id": NATIONAL_ID})
+    assert changed.status_code == 200, changed.json
+    assert changed.json["name"] == "张三峰" and changed.json["national_id_on_file"] is True
+    with app.app_context():
+        from service.members.models import Member
+
+        stored = db.session.get(Member, desk.member.id)
+        assert stored.national_id_masked == "**************1234" and NATIONAL_ID not in str(vars(stored))
+    [event] = audit(app, "member.updated")
+    assert event.before["name"] == "张三丰" and event.after["name"] == "张三峰"
+    assert event.after["phone"] == "(changed)" and event.after["national_id"] == "(changed)"
+    assert NATIONAL_ID not in str(event.after) and other.id != desk.member.id
+
+
+def test_the_audit_log_is_read_by_the_communitys_administrators_and_supervisors_only(world, desk):
+    desk.staff1.post(f"/api/v1/members/{desk.member.id}/card-replacement", {"reason": "丢失"})
+    for _ in range(3):
+        desk.staff1.post(f"/api/v1/members/{desk.member.id}/pin-reset", {"identity": "document", "document": "户口本"})
+    first = desk.supervisor.get("/api/v1/audit-events?limit=2")
+    assert first.status_code == 200
+    page = first.json
+    assert [e["action"] for e in page["events"]] == ["member.pin_reset", "member.pin_reset"]
+    rest = desk.admin.get(f"/api/v1/audit-events?limit=2&before={page['next_cursor']}").json
+    assert [e["action"] for e in rest["events"]] == ["member.pin_reset", "member.card_replaced"]
+    assert rest["events"][0]["actor_name"] and rest["next_cursor"] is None
+    assert desk.staff1.get("/api/v1/audit-events").status_code == 403
+    elsewhere = world.admin(world.community())
+    assert elsewhere.get("/api/v1/audit-events").json["events"] == []
+    assert elsewhere.get(f"/api/v1/audit-events?community_id={desk.community.id}").status_code == 404

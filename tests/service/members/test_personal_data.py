@@ -27,7 +27,7 @@ def register_at_desk(app, world, **extra):
     fields = hidden_fields(text_of(desk.get("/desk/members")))
     form = {"name": "王五", "phone": "13800001111", "national_id": NATIONAL_ID, "birth_date": BIRTH, **extra}
     response = desk.post("/desk/members", data={**fields, **form})
-    assert response.status_code == 302, text_of(response)
+    assert response.status_code == 200 and 'data-testid="new-pin"' in text_of(response), text_of(response)
     return community, form
 
 
@@ -135,3 +135,18 @@ def test_production_starts_with_its_key_and_development_has_a_key_apart_from_the
     assert _build(GREENCOIN_ENV="production", PII_KEY=key, DATABASE_URL=url).config["PII_KEY"] == key
     dev = _build(GREENCOIN_ENV="development", PII_KEY=None, DATABASE_URL=url)
     assert dev.config["PII_KEY"] and dev.config["PII_KEY"] != dev.config["SECRET_KEY"]
+
+
+def test_the_first_pin_is_shown_on_the_page_and_never_put_in_the_session_cookie(app, world):
+    import re
+
+    community = world.community()
+    desk = staff_browser(app, world.staff("station_staff", station=world.station(community)))
+    fields = hidden_fields(text_of(desk.get("/desk/members")))
+    answer = desk.post("/desk/members", data={**fields, "name": "周九"})
+    pin = re.search(r'data-testid="new-pin">.*?<strong>(\d{6})</strong>', text_of(answer), re.S).group(1)
+    cookie = desk.get_cookie("session")
+    with app.app_context():
+        content = app.session_interface.get_signing_serializer(app).loads(cookie.value) if cookie else {}
+    assert pin not in json.dumps(content, default=str)
+    assert pin not in text_of(desk.get("/desk"))  # and no flash shows it again

@@ -30,6 +30,10 @@ def test_a_cashier_lists_no_residents_and_reads_no_resident(world, town):
                  f"/api/v1/members/{member.id}/statement", f"/api/v1/members/{member.id}/balance"]:
         assert cashier.get(path).status_code == 403, path
     assert cashier.post("/api/v1/members/lookup", {"card_code": member.card_code}).status_code == 403
+    household = world.household(community)
+    for path in ["/api/v1/households", f"/api/v1/households/{household.id}",
+                 f"/api/v1/households/{household.id}/members"]:
+        assert cashier.get(path).status_code == 403, path  # names and addresses
     # ... but has the counter look-up: masked name and coins, nothing else personal.
     found = cashier.post(f"/api/v1/supermarkets/{shop.id}/lookup", {"card_code": member.card_code})
     assert found.status_code == 200, found.json
