@@ -78,8 +78,8 @@ def test_a_full_flow_logs_no_personal_data_or_secret(live_server, live_app, live
     sign_in = page("/sign-in/staff")
     page("/sign-in/staff", {**hidden_fields(sign_in), "username": cashier.username, "password": PASSWORD})
     counter = page("/counter")
-    looked = page("/counter/lookup", {**hidden_fields(counter), "card_code": format_card_code(card).lower()})
-    assert "masked-name" in looked, looked[:500]
+    looked = page("/counter/resident", {**hidden_fields(counter), "card_code": format_card_code(card).lower()})
+    assert "masked_name" in looked, looked[:500]
 
     secrets = {
         "national ID": NATIONAL_ID, "PIN": PIN, "password": PASSWORD, "resident token": resident_token,

@@ -6,8 +6,8 @@ demo's hex) are rewritten to that form here, so an old printed card, typed as pr
 still finds its resident; a collision (none expected: 16 characters of 96 random bits) stops the
 migration loudly instead of merging two residents' cards.
 
-Revision ID: 0014_member_cards
-Revises: 0013_household_head
+Revision ID: 0015_member_cards
+Revises: 0014_product_barcode
 """
 
 import sqlalchemy as sa
@@ -15,8 +15,8 @@ from alembic import op
 
 import ledger.models
 
-revision = "0014_member_cards"
-down_revision = "0013_household_head"
+revision = "0015_member_cards"
+down_revision = "0014_product_barcode"
 branch_labels = None
 depends_on = None
 
