@@ -12,6 +12,7 @@ from ...auth.access import access
 from ...errors import Invalid
 from ...extensions import db
 from ...members import households
+from ...members.cards import normalise_card_code
 from ...members.models import Member
 from ...members.schemas import HouseholdCreateSchema
 from ..core import ERROR_MESSAGES, bp, principal
@@ -57,7 +58,7 @@ def _resident(session, community_id: int, token: str) -> Member:
     token = token.strip()
     member = session.scalars(
         select(Member).where(Member.community_id == community_id,
-                             or_(Member.volunteer_number == token, Member.card_code == token))
+                             or_(Member.volunteer_number == token, Member.card_code == normalise_card_code(token)))
     ).first()
     if member is None:
         raise Invalid("no such resident", code="unknown_resident")
