@@ -28,7 +28,7 @@ def normalise_card_code(raw: str | None) -> str:
     """The one form a card code is stored and matched in: whitespace and dashes dropped, upper
     case, O read as 0 and I/L as 1. Every look-up by card (counter, sign-in, desk, sign-in sheets)
     goes through here, so ``abcd efgh-jkmn-pqrs`` finds ``ABCD-EFGH-JKMN-PQRS``. Codes issued
-    before the Crockford codes were rewritten to this form by migration 0015, so old printed cards
+    before the Crockford codes were rewritten to this form by migration 0016, so old printed cards
     (typed as printed, in any case) still match."""
     return "".join(str(raw or "").split()).replace("-", "").upper().translate(_CONFUSABLE)
 

@@ -113,14 +113,14 @@ def test_old_card_codes_keep_working_after_the_migration(tmp_path):
     from service.migrate import alembic_config, upgrade
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, revision="0014_product_barcode")
+    upgrade(url, revision="0015_sign_in")
     engine = sa.create_engine(url)
     old = "aB-c_9xYzOil0Q1e"
     with engine.begin() as conn:  # a plain engine: SQLite's foreign keys are off, no community needed
         conn.execute(sa.text(
             "INSERT INTO members (id, community_id, name, volunteer_number, card_code, active, created_at) "
             "VALUES (1, 1, '张三', 'V1', :code, 1, '2026-01-01')"), {"code": old})
-    command.upgrade(alembic_config(url), "0015_member_cards")
+    command.upgrade(alembic_config(url), "0016_member_cards")
     with engine.connect() as conn:
         stored = conn.scalar(sa.text("SELECT card_code FROM members WHERE id = 1"))
     assert stored == normalise_card_code(old) == normalise_card_code(old.upper())

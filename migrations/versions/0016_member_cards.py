@@ -6,8 +6,8 @@ demo's hex) are rewritten to that form here, so an old printed card, typed as pr
 still finds its resident; a collision (none expected: 16 characters of 96 random bits) stops the
 migration loudly instead of merging two residents' cards.
 
-Revision ID: 0015_member_cards
-Revises: 0014_product_barcode
+Revision ID: 0016_member_cards
+Revises: 0015_sign_in
 """
 
 import sqlalchemy as sa
@@ -15,8 +15,8 @@ from alembic import op
 
 import ledger.models
 
-revision = "0015_member_cards"
-down_revision = "0014_product_barcode"
+revision = "0016_member_cards"
+down_revision = "0015_sign_in"
 branch_labels = None
 depends_on = None
 
