@@ -33,6 +33,11 @@ def create_app(config: dict | None = None) -> Flask:
     # Redis down must never stop sign-in or posting: limits then count in this process's memory.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
+    if app.config["GREENCOIN_ENV"] == "production" and not app.config["REDIS_URL"]:
+        logging.getLogger(__name__).warning(
+            "REDIS_URL is not set: the per-address sign-in limits count in each process; the per-account "
+            "lockout is in the database and holds across processes"
+        )
     api = GreencoinApi(app)
     register_error_handlers(app)
     health.init_app(app)

@@ -115,3 +115,9 @@ def check_keys(config) -> None:
             f"GREENCOIN_PII_KEY must be a secret of at least {MIN_PII_KEY} characters, "
             "not a development key and not the SECRET_KEY"
         )
+    secret = config.get("SECRET_KEY") or ""
+    if len(secret) < MIN_PII_KEY or secret in (DEV_SECRET_KEY, DEV_PII_KEY):
+        raise RuntimeError(
+            f"SECRET_KEY must be a secret of at least {MIN_PII_KEY} characters in production, not the "
+            "development key: it signs the session cookie and its CSRF token"
+        )

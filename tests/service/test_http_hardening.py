@@ -145,3 +145,15 @@ def test_the_client_address_is_taken_from_trusted_proxies_only(database_url, pro
     app.test_client().get("/sign-in", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9"})
     assert seen == [expected]
     app.extensions["greencoin_db"][0].dispose()
+
+
+@pytest.mark.parametrize("secret", [None, "greencoin-development-key-change-me", "short"])
+def test_production_refuses_to_start_with_a_development_or_short_session_key(tmp_path, secret):
+    from service import create_app
+
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": None, "GREENCOIN_ENV": "production",
+              "PII_KEY": "a-real-personal-data-key-" + "k" * 20}
+    if secret is not None:
+        config["SECRET_KEY"] = secret
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(config)
