@@ -12,16 +12,8 @@ import re
 from flask import request
 from flask_limiter.util import get_remote_address
 
+from ..members.cards import normalise_card_code  # the members domain's one normal form of a card code
 from ..privacy import keyed_digest
-
-try:  # the members domain's one normal form of a card code (typeable alphabet, grouped)
-    from ..members.cards import normalise_card_code
-except ImportError:  # pragma: no cover - until it is on main; the same rule
-    _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
-
-    def normalise_card_code(raw: str | None) -> str:
-        return "".join(str(raw or "").split()).replace("-", "").upper().translate(_CONFUSABLE)
-
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"^\+?\d{5,15}$")
