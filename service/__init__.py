@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 from flask import Flask
@@ -17,9 +16,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings_from_env(app.instance_path))
     app.config.update(config or {})
     check_keys(app.config)  # no personal-data key in production: refuse to start
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from . import domains, health, http_security, request_body
+    from . import domains, health, http_security, openapi, request_body, telemetry
     from .auth.access import enforce_access_policy
     from .errors import GreencoinApi, refuse_wrong_media_type, register_error_handlers
     from .extensions import db, limiter
@@ -40,7 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
         )
     api = GreencoinApi(app)
     register_error_handlers(app)
+    telemetry.init_app(app)  # JSON logs, X-Request-Id; before health's metrics hooks
     health.init_app(app)
+    openapi.init_app(app, api)  # before the API blueprints: converters, the contract plugin
 
     for module in domains.domain_modules("api"):
         blueprint = module.blp

@@ -24,6 +24,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+SWAGGER_UI_URL = "/static/apidocs/swagger-ui-dist-5.35.0/"  # see service/static/apidocs/README.md
+REDOC_URL = "/static/apidocs/redoc-2.5.4/redoc.standalone.js"
 DEV_SECRET_KEY = "greencoin-development-key-change-me"
 # Public, so only for development and tests, and different from DEV_SECRET_KEY on purpose.
 DEV_PII_KEY = "greencoin-development-personal-data-key-not-for-production"
@@ -71,10 +73,15 @@ def settings_from_env(instance_path: str, env: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        "OPENAPI_SWAGGER_UI_URL": SWAGGER_UI_URL,  # vendored: the pages work without internet
         "OPENAPI_REDOC_PATH": "redoc",
-        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        "OPENAPI_REDOC_URL": REDOC_URL,
         "API_SPEC_OPTIONS": {
+            "info": {
+                "description": "Greencoin (绿币): community points and a volunteer time bank on a double-entry "
+                "ledger. docs/integrate.md explains authentication, idempotency and retries, errors and "
+                "pagination; docs/api.md is this document as Markdown.",
+            },
             "components": {
                 "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             },

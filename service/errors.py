@@ -93,7 +93,10 @@ HTTP_CODES = {
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
-    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    from .telemetry import current_request_id
+
+    error = {"code": code, "message": message, "details": details or {}, "request_id": current_request_id()}
+    response = jsonify({"error": error})
     response.status_code = status
     if headers:
         response.headers.extend(headers)
@@ -136,13 +139,18 @@ def _rate_limit_reset() -> str | None:
 
 
 class ApiErrorDetailSchema(Schema):
-    code = fields.String(metadata={"description": "stable machine-readable code, e.g. insufficient_balance"})
-    message = fields.String()
-    details = fields.Dict()
+    code = fields.String(
+        required=True, metadata={"description": "stable machine-readable code, e.g. insufficient_balance"}
+    )
+    message = fields.String(required=True, metadata={"description": "for people; may change"})
+    details = fields.Dict(metadata={"description": "what the code needs, e.g. fields for validation_error"})
+    request_id = fields.String(
+        allow_none=True, metadata={"description": "the X-Request-Id of the request, to quote to an operator"}
+    )
 
 
 class ApiErrorSchema(Schema):
-    error = fields.Nested(ApiErrorDetailSchema)
+    error = fields.Nested(ApiErrorDetailSchema, required=True)
 
 
 class RowIdConverter(IntegerConverter):

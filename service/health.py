@@ -13,8 +13,12 @@ from .extensions import db
 
 blp = Blueprint("health", __name__)
 
-REQUESTS = Counter("greencoin_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
-LATENCY = Histogram("greencoin_http_request_seconds", "HTTP request latency", ["endpoint"])
+# Labelled by route template (``/api/v1/members/<int:member_id>``), so the series stay few.
+REQUESTS = Counter("greencoin_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "greencoin_http_request_seconds", "HTTP request latency per route", ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 READY = Gauge("greencoin_ready", "1 when /readyz reports ready")
 
 # name -> check(app) returning (ok, detail). Domains add theirs (e.g. the last reconciliation).
@@ -83,14 +87,13 @@ def init_app(app: Flask) -> None:
         view._greencoin_access = "public"
     app.register_blueprint(blp)
 
-    @app.before_request
-    def _start_timer():
-        g.request_started = time.perf_counter()
-
     @app.after_request
     def _count(response):
-        endpoint = request.endpoint or "unmatched"
-        REQUESTS.labels(request.method, endpoint, response.status_code).inc()
+        # g.request_started is set by service.telemetry
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        if route.startswith("/static/"):
+            return response
+        REQUESTS.labels(request.method, route, response.status_code).inc()
         if "request_started" in g:
-            LATENCY.labels(endpoint).observe(time.perf_counter() - g.request_started)
+            LATENCY.labels(request.method, route).observe(time.perf_counter() - g.request_started)
         return response

@@ -51,8 +51,16 @@ def request_key() -> str:
     return key
 
 
-# For @blp.doc(parameters=[IDEMPOTENCY_PARAM]) on every write that posts to the ledger.
-IDEMPOTENCY_PARAM = {"in": "header", "name": HEADER, "required": True, "schema": {"type": "string", "maxLength": MAX_KEY}}
+# For @blp.doc(parameters=[IDEMPOTENCY_PARAM]) on every write that posts to the ledger. The pattern is
+# what request_key() accepts: 1 to MAX_KEY characters, no surrounding white space (HTTP drops it).
+IDEMPOTENCY_PARAM = {
+    "in": "header",
+    "name": HEADER,
+    "required": True,
+    "description": "A key the client makes once per intended write (e.g. a UUID) and sends again on every "
+    "retry of it: the same key and body replay the first response, the same key with another body is a 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": r"^\S(.*\S)?$"},
+}
 
 
 def ledger_key_for_request() -> str:

@@ -195,7 +195,7 @@ class Disclosures(MethodView):
         return disclosure.months(db.session, community.id)
 
 
-@blp.route("/disclosures/<int:community_id>/<month>")
+@blp.route("/disclosures/<int:community_id>/<month:month>")
 class DisclosureJson(MethodView):
     @access(*EVERYONE)
     @blp.response(200, DisclosureSchema)
@@ -204,7 +204,7 @@ class DisclosureJson(MethodView):
         return _disclosure(community_id, month)
 
 
-@blp.route("/disclosures/<int:community_id>/<month>.csv")
+@blp.route("/disclosures/<int:community_id>/<month:month>.csv")
 class DisclosureCsv(MethodView):
     @access(*EVERYONE)
     @blp.response(200, content_type="text/csv", description="The disclosure as CSV (UTF-8 with BOM)")
@@ -217,7 +217,7 @@ class DisclosureCsv(MethodView):
         )
 
 
-@blp.route("/disclosures/<int:community_id>/<month>.html")
+@blp.route("/disclosures/<int:community_id>/<month:month>.html")
 class DisclosureSheet(MethodView):
     @access(*EVERYONE)
     @blp.response(200, content_type="text/html", description="A printable sheet for the notice board")

@@ -212,7 +212,7 @@ class Certificates(MethodView):
         return db.run(lambda s: certificates.issue_certificate(s, principal, data["member_id"]))
 
 
-@blp.route("/certificates/<string:number>")
+@blp.route("/certificates/<certificate_number:number>")
 class CertificateByNumber(MethodView):
     @public
     @blp.response(200, PublicCertificateSchema)

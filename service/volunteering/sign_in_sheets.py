@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 import ledger
 
 from ..auth.access import Principal
-from ..errors import BadRequest, DomainError
+from ..errors import BadRequest, DomainError, Invalid
 from .operations import DUPLICATE, create_service_record, get_station
 from .schemas import BatchRowSchema
 
@@ -75,6 +75,14 @@ def parse_sign_in_sheet(text: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text))
     rows = []
     try:
+        headers = [str(h).strip().lstrip("\ufeff").lower() for h in reader.fieldnames or [] if h is not None]
+        known = set(BatchRowSchema().fields)
+        if not any(CSV_COLUMNS.get(h, h) in known for h in headers):
+            # not a sign-in sheet at all (a wrong file, JSON sent as text/csv): say so instead of "0 created"
+            raise Invalid(
+                "the sheet has no recognised column", code="no_recognised_columns",
+                columns=headers[:20], expected=sorted(known | set(CSV_COLUMNS)),
+            )
         for line in reader:
             row = {}
             for key, value in line.items():
@@ -85,4 +93,6 @@ def parse_sign_in_sheet(text: str) -> list[dict]:
             rows.append(row)
     except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
         raise BadRequest("the sheet is not readable CSV", code="invalid_csv", reason=str(exc)) from None
+    if not rows:
+        raise Invalid("the sheet has no rows", code="empty_sheet")
     return rows

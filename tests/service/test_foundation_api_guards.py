@@ -4,6 +4,7 @@ failed-login rate limit, a JSON 503 when the database is down, and the OpenAPI d
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import update
@@ -219,7 +220,7 @@ def test_the_openapi_document_lists_every_endpoint_with_its_request_schema(app):
     for rule, method, endpoint in api_routes(app):
         if endpoint in DOC_ENDPOINTS:
             continue
-        path = rule.rule.replace("<int:", "{").replace("<string:", "{").replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         assert (method.lower(), path) in listed, f"{method} {rule.rule} is missing from the OpenAPI document"
 
     schemas = spec["components"]["schemas"]

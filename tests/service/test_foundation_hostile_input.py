@@ -42,7 +42,8 @@ def assert_error_body(response, status: int | None = None, code: str | None = No
         assert response.status_code == status, response.get_json()
     assert response.mimetype == "application/json"
     body = response.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details", "request_id"}, body
+    assert body["error"]["request_id"] == response.headers["X-Request-Id"]
     assert isinstance(body["error"]["code"], str) and body["error"]["message"]
     if code is not None:
         assert body["error"]["code"] == code, body
