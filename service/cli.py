@@ -101,6 +101,21 @@ def up_command(host: str, port: int, seed: int) -> None:
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
+@main.command("api-reference")
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="write here (default: print)")
+def api_reference_command(output: str | None) -> None:
+    """The API reference (docs/api.md) as Markdown from the OpenAPI document."""
+    from .apireference import current_markdown
+
+    text = current_markdown(_app())
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
 def _start_in_process_jobs(app: Flask) -> None:
     """Without REDIS_URL the scheduled jobs run in a thread of this process (workers.inprocess)."""
     if app.config.get("REDIS_URL"):

@@ -144,7 +144,7 @@ class ContractPlugin(BasePlugin):
                 statuses.add(404)
             body = operation.get("requestBody")
             if body:
-                statuses |= {400, 415, 422}
+                statuses |= {400, 413, 415, 422}
                 json_body = body.get("content", {}).get("application/json")
                 if json_body is not None and len(body.get("content", {})) == 1:
                     body["required"] = self._schema_requires_fields(json_body.get("schema"))
@@ -176,6 +176,7 @@ class ContractPlugin(BasePlugin):
                         "the same Idempotency-Key and body (nothing was done again)",
                         "schema": {"type": "string", "enum": ["true"]},
                     }
+            operation["responses"] = responses = dict(sorted(responses.items()))
             links = LINKS.get(operation["operationId"])
             if links:
                 for status, response in responses.items():
@@ -223,7 +224,7 @@ LINKS: dict[str, dict[str, tuple[str, dict, str]]] = {
         "reverse": ("postServiceRedemptionReversal", {"redemption_id": _ID}, "Reverse it (hours go back)"),
     },
     "postAdjustments": {
-        "transaction": ("getTransactionById", {"transaction_id": "$response.body#/transaction_id"}, "The posting"),
+        "transaction": ("getTransactionById", {"transaction_id": _ID}, "The posting"),
     },
     "postProducts": {
         "product": ("getProductById", {"product_id": _ID}, "The product"),
