@@ -52,7 +52,7 @@ def test_the_desk_resets_a_pin_replaces_a_lost_card_and_deactivates_a_resident(n
     resident = new_page()
     for code, works in ((old_card, False), (new_card.lower(), True)):
         resident.goto("/sign-in/resident")
-        resident.fill("#card_code", code)
+        resident.fill("#identity", code)
         resident.fill("#pin", new_pin)
         resident.locator("main button[type=submit]").click()
         assert ("/me" in resident.url) == works, (code, resident.url)
