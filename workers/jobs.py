@@ -155,6 +155,17 @@ def escalate_disputes(business_date: str | None = None) -> list[dict]:
     )
 
 
+def apply_price_changes(business_date: str | None = None) -> list[dict]:
+    """At midnight: catalogue prices changed from the new day on (baskets keep the prices they had)."""
+    from service.market import shelf
+
+    return _nightly(
+        "price_changes", business_date,
+        lambda ctx, s, run, day: {"applied": shelf.apply_due_price_changes(s, day + dt.timedelta(days=1))},
+        every_date=False,
+    )
+
+
 def build_merkle_blocks(business_date: str | None = None) -> list[dict]:
     """Close a Merkle block over the links sealed since the last one, so statement lines can be
     proven against the published head (before the disclosure prints it)."""

@@ -37,6 +37,8 @@ class Scheduled:
 SCHEDULE = [
     # Every transaction is sealed into the hash chain within a minute of its commit.
     Scheduled("seal_chain", jobs.seal_chain, DEFAULT_QUEUE, interval=15, timeout=300),
+    # 00:00 Asia/Shanghai: prices changed from the new day on.
+    Scheduled("price_changes", jobs.apply_price_changes, NIGHTLY_QUEUE, cron="0 16 * * *"),
     # 02:00-03:00 Asia/Shanghai, in this order; reconciliation last, so it checks the night's postings.
     Scheduled("system_checkpoints", jobs.checkpoint_system_accounts, NIGHTLY_QUEUE, cron="0 18 * * *"),
     Scheduled("notice_period", jobs.credit_notice_period_awards, NIGHTLY_QUEUE, cron="5 18 * * *"),

@@ -300,3 +300,6 @@ class DailyTotalsCsv(MethodView):
     def get(self, query, supermarket_id):
         totals = operations.daily_totals(db.session, current_principal(), supermarket_id=supermarket_id, **query)
         return documents.daily_totals_csv(totals)
+
+
+from . import shelf_api  # noqa: E402,F401  (stock-takes and price changes, on this blueprint)

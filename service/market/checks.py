@@ -32,9 +32,11 @@ def stock_discrepancies(session: Session) -> list[Discrepancy]:
     ]
     wrong_sign = session.execute(
         select(StockMovement.id, StockMovement.reason, StockMovement.quantity).where(
-            ((StockMovement.reason == "redemption") & (StockMovement.quantity > 0))
-            | ((StockMovement.reason.in_(["receipt", "refund"])) & (StockMovement.quantity < 0))
-            | StockMovement.reason.not_in(["receipt", "redemption", "refund"])
+            ((StockMovement.reason.in_(["redemption", "damaged", "expired", "lost"])) & (StockMovement.quantity > 0))
+            | ((StockMovement.reason.in_(["receipt", "refund", "found"])) & (StockMovement.quantity < 0))
+            | StockMovement.reason.not_in(["receipt", "redemption", "refund", "damaged", "expired", "lost", "found"])
+            # a stock-take's difference belongs to its stock-take
+            | (StockMovement.reason.in_(["damaged", "expired", "lost", "found"]) & StockMovement.stock_take_id.is_(None))
         )
     ).all()
     found += [Discrepancy("stock_movement_sign", f"stock_movement:{i}", reason, int(q)) for i, reason, q in wrong_sign]

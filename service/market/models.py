@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -201,10 +202,54 @@ class StockMovement(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(16))  # receipt | redemption | refund
+    reason: Mapped[str] = mapped_column(String(16))  # receipt | redemption | refund | damaged | expired | lost | found
     quantity: Mapped[int] = mapped_column(Integer)  # signed
     stock_after: Mapped[int] = mapped_column(BigInteger)
     stock_receipt_id: Mapped[int | None] = mapped_column(ForeignKey("stock_receipts.id"), index=True)
     redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"), index=True)
     refund_id: Mapped[int | None] = mapped_column(ForeignKey("redemption_refunds.id"), index=True)
+    stock_take_id: Mapped[int | None] = mapped_column(ForeignKey("stock_takes.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockTake(Base):
+    """A stock-take (盘点): what was counted on the shelf; each difference from the stored count is
+    posted as a stock movement with the reason (damaged, expired, lost, found)."""
+
+    __tablename__ = "stock_takes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # damaged | expired | lost | found
+    note: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockTakeLine(Base):
+    __tablename__ = "stock_take_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stock_take_id: Mapped[int] = mapped_column(ForeignKey("stock_takes.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    expected: Mapped[int] = mapped_column(BigInteger)  # the stored count when counted
+    counted: Mapped[int] = mapped_column(BigInteger)
+    difference: Mapped[int] = mapped_column(BigInteger)  # counted - expected, posted as a movement
+
+
+class PriceChange(Base):
+    """A product's new price from a date (local); baskets keep the price they were sold at."""
+
+    __tablename__ = "price_changes"
+    __table_args__ = (Index("ix_price_changes_due", "applied_at", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    old_price: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Integer)
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

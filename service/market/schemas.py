@@ -330,3 +330,49 @@ class DailyTotalsSchema(Schema):
     coins_refunded = fields.Integer()
     net_coins = fields.Integer()
     days = fields.List(fields.Nested(DayTotalsSchema))
+
+
+class StockTakeLineInSchema(MarketItemLineSchema):
+    counted = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_RECEIPT_QUANTITY),
+                             metadata={"description": "what is on the shelf"})
+
+
+class StockTakeCreateSchema(Schema):
+    supermarket_id = ref_id(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(["damaged", "expired", "lost", "found"]))
+    note = text(1000, required=False, min_length=0, load_default="")
+    lines = fields.List(fields.Nested(StockTakeLineInSchema), required=True,
+                        validate=validate.Length(min=1, max=MAX_LINES))
+
+
+class StockTakeLineSchema(Schema):
+    product_id = fields.Integer()
+    expected = fields.Integer(metadata={"description": "the stored count when counted"})
+    counted = fields.Integer()
+    difference = fields.Integer(metadata={"description": "posted as a stock movement"})
+
+
+class StockTakeSchema(Schema):
+    id = fields.Integer()
+    supermarket_id = fields.Integer()
+    reason = fields.String()
+    note = fields.String()
+    staff_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    lines = fields.List(fields.Nested(StockTakeLineSchema))
+
+
+class PriceChangeCreateSchema(Schema):
+    price = coins(required=True, validate=validate.Range(min=1, max=MAX_PRICE))
+    effective_on = fields.Date(load_default=None, metadata={"description": "local date; default today"})
+
+
+class PriceChangeSchema(Schema):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    old_price = fields.Integer()
+    price = fields.Integer()
+    effective_on = fields.Date()
+    created_by = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    applied_at = fields.DateTime(allow_none=True)

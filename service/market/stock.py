@@ -59,16 +59,18 @@ def record_movements(
     stock_receipt_id: int | None = None,
     redemption_id: int | None = None,
     refund_id: int | None = None,
+    stock_take_id: int | None = None,
 ) -> None:
     """The one writer of ``stock_movements``: one multi-row INSERT of (product_id, signed quantity,
-    stock after) for a receipt (+), a basket (−) or a refund (+)."""
+    stock after) for a receipt (+), a basket (−), a refund (+) or a stock-take's difference (±)."""
     session.execute(
         insert(StockMovement),
         [
             {
                 "product_id": product_id, "supermarket_id": supermarket_id, "reason": reason,
                 "quantity": quantity, "stock_after": stock_after, "stock_receipt_id": stock_receipt_id,
-                "redemption_id": redemption_id, "refund_id": refund_id, "created_at": at,
+                "redemption_id": redemption_id, "refund_id": refund_id, "stock_take_id": stock_take_id,
+                "created_at": at,
             }
             for product_id, quantity, stock_after in moved
         ],

@@ -19,7 +19,7 @@ PAGE_MODULES = (
     "desk.disputes",
     "counter.basket", "counter.refunds", "counter.shift",
     "office.community", "office.catalogue", "office.disclosure", "office.checks", "office.records", "office.households",
-    "office.audit",
+    "office.audit", "office.shelf",
 )
 
 

@@ -43,3 +43,41 @@ def test_the_office_forms_a_household_names_the_head_and_reads_who_earned_what(n
     screenshot(page, "office-household")
     page.get_by_role("link", name="← 家庭户").click()
     assert "陈家" in page.get_by_test_id("households").inner_text()
+
+
+def test_the_office_changes_a_price_from_a_date_and_takes_stock_with_a_reason(new_page, live_world):
+    from tests.web.pages import stocked_shop
+
+    community = live_world.community()
+    admin = live_world.admin(community)
+    shop, products = stocked_shop(live_world, community, [("OIL1", "食用油", 15, 10), ("EGG", "鸡蛋", 3, 30)])
+    page = new_page(viewport={"width": 1024, "height": 900})
+    sign_in_staff(page, admin)
+    page.get_by_role("link", name="商品目录").first.click()
+    page.get_by_role("link", name="食用油").click()
+    assert page.get_by_test_id("price").inner_text() == "15"
+    page.fill("#f-price", "12")
+    page.get_by_role("button", name="调整价格").click()
+    assert page.get_by_test_id("price").inner_text() == "12"
+    assert "已生效" in page.get_by_test_id("price-changes").inner_text()
+    page.fill("#f-name", "花生油 5L")
+    page.get_by_role("button", name="保存").click()
+    assert page.locator("h1").inner_text() == "花生油 5L"
+    page.get_by_test_id("toggle-sale").click()
+    assert page.get_by_test_id("on-sale").inner_text() == "已下架"
+    screenshot(page, "office-product")
+
+    page.get_by_role("link", name="← 商品目录").click()
+    page.get_by_role("link", name="盘点").first.click()
+    oil = products[0].id
+    page.fill(f"input[name='count-{oil}']", "8")
+    page.select_option("#reason", "expired")
+    page.fill("#note", "过期两桶")
+    page.get_by_role("button", name="记录盘点").click()
+    record = page.get_by_test_id("stock-take").first.inner_text()
+    assert "过期" in record and "10 → 8" in record and "-2" in record
+    page.fill(f"input[name='count-{oil}']", "9")
+    page.select_option("#reason", "lost")
+    page.get_by_role("button", name="记录盘点").click()
+    assert "只能减少库存" in page.get_by_test_id("error").inner_text()
+    screenshot(page, "office-stock-take")

@@ -59,6 +59,7 @@ def test_in_process_schedule_seals_and_runs_every_nightly_job_without_redis(app,
         "system_checkpoints": "succeeded", "notice_period": "succeeded", "coin_expiry": "succeeded",
         "star_tiers": "succeeded", "disclosure": "succeeded", "fraud_scan": "succeeded",
         "reconciliation": "succeeded", "dispute_deadlines": "succeeded", "merkle_blocks": "succeeded",
+        "price_changes": "succeeded",
     }
     assert scheduler.runs["seal_chain"] >= 1 and scheduler.runs["reconciliation_full"] == 0
 
@@ -81,6 +82,7 @@ def test_embedded_catch_up_seals_before_it_reconciles(app, world, query):
 def test_schedule_cron_strings_are_utc_for_two_in_the_morning_in_shanghai():
     nightly = {item.name: item.cron for item in SCHEDULE if item.cron}
     assert nightly["system_checkpoints"] == "0 18 * * *"  # 02:00 Asia/Shanghai
+    assert nightly.pop("price_changes") == "0 16 * * *"  # 00:00 Asia/Shanghai: new prices from the new day
     assert all(cron.split()[1] in ("18", "19") for cron in nightly.values())
     assert next(item for item in SCHEDULE if item.name == "seal_chain").interval <= 60
 
@@ -89,7 +91,7 @@ def test_the_nightly_run_is_the_daily_part_of_the_one_schedule_in_its_order():
     from workers.schedule import nightly
 
     assert [item.name for item in nightly()] == [
-        "system_checkpoints", "notice_period", "coin_expiry", "dispute_deadlines", "star_tiers", "merkle_blocks",
+        "price_changes", "system_checkpoints", "notice_period", "coin_expiry", "dispute_deadlines", "star_tiers", "merkle_blocks",
         "disclosure", "fraud_scan", "reconciliation",
     ]  # not the 15-second sealer, not the weekly full reconciliation
 
