@@ -38,7 +38,7 @@ def test_the_office_forms_a_household_names_the_head_and_reads_who_earned_what(n
     live_world.credit(live_world._run(lambda s: s.get(Household, household_id)), 25)
     page.reload()
     assert page.get_by_test_id("household-coins").inner_text() == "25"
-    page.locator(f"tr[data-member='{daughter.id}']").get_by_role("button", name="移出").click()
+    page.locator(f"tr[data-member='{daughter.id}']").get_by_role("button", name="移出本户").click()
     assert "陈小雨" not in page.get_by_test_id("household-members").inner_text()
     screenshot(page, "office-household")
     page.get_by_role("link", name="← 家庭户").click()
