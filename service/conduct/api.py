@@ -240,8 +240,10 @@ class Flags(MethodView):
     @blp.arguments(FlagCreateSchema)
     @blp.response(201, FlagSchema)
     def post(self, data):
-        """Flag an award as disputed, with a reason (a supervisor of its community)."""
+        """Flag an award or a service record as disputed, with a reason (a supervisor of its community)."""
         principal = current_principal()
+        if "service_record_id" in data:
+            return db.run(lambda s: supervision.flag_service_record(s, principal, **data))
         return db.run(lambda s: supervision.flag_award(s, principal, **data))
 
 

@@ -132,14 +132,16 @@ class FlagStatus(StrEnum):
 
 
 class DisputeFlag(Base):
-    """A supervisor's (村务监督委员会) dispute of an award, and the administrator's resolution."""
+    """A supervisor's (村务监督委员会) dispute of an award or a service record, and the administrator's
+    resolution."""
 
     __tablename__ = "dispute_flags"
     __table_args__ = (Index("ix_dispute_flags_award_id", "award_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    award_id: Mapped[int] = mapped_column(BigInteger)  # a conduct award (no FK: another branch's table)
+    award_id: Mapped[int | None] = mapped_column(BigInteger)  # a conduct award, or
+    service_record_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # a service record
     transaction_id: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     flagged_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))

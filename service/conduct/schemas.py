@@ -128,8 +128,14 @@ class BudgetQuerySchema(Schema):
 
 
 class FlagCreateSchema(Schema):
-    award_id = ref_id(required=True)
+    award_id = ref_id()
+    service_record_id = ref_id()
     reason = text(1000)
+
+    @validates_schema
+    def _one_subject(self, data, **_kwargs):
+        if ("award_id" in data) == ("service_record_id" in data):
+            raise ValidationError("name exactly one of award_id and service_record_id", field_name="award_id")
 
 
 class FlagResolveSchema(Schema):
@@ -145,7 +151,8 @@ class FlagQuerySchema(PageQuerySchema):
 class FlagSchema(Schema):
     id = fields.Integer()
     community_id = fields.Integer()
-    award_id = fields.Integer()
+    award_id = fields.Integer(allow_none=True)
+    service_record_id = fields.Integer(allow_none=True)
     transaction_id = fields.Integer(allow_none=True)
     reason = fields.String()
     flagged_by = fields.Integer()

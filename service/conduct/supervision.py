@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ledger.models import utcnow
 
+from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..auth.models import Role
 from ..errors import Conflict, Forbidden
@@ -54,6 +55,32 @@ def flag_award(session: Session, principal: Principal, *, award_id: int, reason:
     return flag
 
 
+def flag_service_record(session: Session, principal: Principal, *, service_record_id: int, reason: str) -> DisputeFlag:
+    """A supervisor disputes logged or approved hours; an administrator keeps or reverses them."""
+    from ..volunteering.operations import get_service_record
+
+    record = get_service_record(session, principal, service_record_id)
+    if principal.role != Role.SUPERVISOR:
+        raise Forbidden("only a supervisor of this community flags a service record")
+    if record.status not in ("pending", "approved"):
+        raise Conflict("the record is already rejected or reversed", code="record_not_flaggable", status=record.status)
+    open_flag = session.scalars(
+        select(DisputeFlag.id).where(DisputeFlag.service_record_id == record.id,
+                                     DisputeFlag.status == FlagStatus.OPEN.value)
+    ).first()
+    if open_flag is not None:
+        raise Conflict("this record already has an open flag", code="record_already_flagged", flag_id=open_flag)
+    flag = DisputeFlag(
+        community_id=record.community_id, service_record_id=record.id, transaction_id=record.transaction_id,
+        reason=reason, flagged_by=principal.staff_id, flagged_at=utcnow(), status=FlagStatus.OPEN.value,
+    )
+    session.add(flag)
+    session.flush()
+    record_audit(session, principal=principal, action="flag.service_record", target_type="service_record",
+                 target_id=record.id, community_id=record.community_id, after={"flag_id": flag.id, "reason": reason})
+    return flag
+
+
 def get_flag(session: Session, principal: Principal, flag_id: int, *, lock: bool = False) -> DisputeFlag:
     flag = get_row(session, DisputeFlag, flag_id, what="flag", lock=lock)
     principal.require_community(flag.community_id, what="flag")
@@ -65,7 +92,16 @@ def resolve_flag(session: Session, principal: Principal, flag_id: int, *, decisi
     principal.require_admin_of(flag.community_id)
     if flag.status != FlagStatus.OPEN.value:
         raise Conflict("this flag is already resolved", code="flag_already_resolved", status=flag.status)
-    if decision == "reverse":
+    if flag.service_record_id is not None:
+        if decision == "reverse":
+            from ..volunteering.operations import reverse_service_record
+
+            record = reverse_service_record(session, principal, flag.service_record_id, reason=note)
+            flag.reversal_transaction_id = record.reversal_transaction_id
+            flag.status = FlagStatus.REVERSED.value
+        else:
+            flag.status = FlagStatus.KEPT.value
+    elif decision == "reverse":
         award = conduct.reverse_award(session, principal, flag.award_id, note)
         flag.reversal_transaction_id = award.reversal_transaction_id
         flag.status = FlagStatus.REVERSED.value
@@ -76,6 +112,9 @@ def resolve_flag(session: Session, principal: Principal, flag_id: int, *, decisi
         flag.status = FlagStatus.KEPT.value
     flag.resolved_by, flag.resolved_at, flag.resolution_note = principal.staff_id, utcnow(), note
     session.flush()
+    record_audit(session, principal=principal, action="flag.resolve", target_type="flag", target_id=flag.id,
+                 community_id=flag.community_id, before={"status": FlagStatus.OPEN.value},
+                 after={"status": flag.status, "note": note})
     return flag
 
 

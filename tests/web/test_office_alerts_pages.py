@@ -39,3 +39,29 @@ def test_an_alert_links_to_its_record_and_is_dismissed_from_the_page(app, world)
     html = text_of(browser.get("/office/alerts"))
     assert "站长确认属实" in html and "已排除" in html
     assert 'value="90"' in text_of(browser.get("/office/settings"))
+
+
+def test_a_supervisor_flags_a_service_record_from_its_page_and_an_administrator_reverses_it(app, world):
+    from tests.service.conduct.test_flag_service_records import _approved
+    from tests.service.volunteering.support import at, build_desk
+
+    desk = build_desk(world)
+    record = _approved(desk, at(2, 1), at(2, 3))
+    supervisor = staff_browser(app, desk.supervisor)
+    page = f"/office/records/service/{record['id']}"
+    html = text_of(supervisor.get(page))
+    assert "对该记录提出异议" in html and "录入人" in html and "审核人" in html
+    assert post_form(supervisor, page, {"reason": "当天下雨未开展"}).status_code == 302
+    html = text_of(supervisor.get(page))
+    assert "当天下雨未开展" in html and 'name="reason"' in html  # a second flag is refused while this one is open
+    admin = staff_browser(app, desk.admin)
+    alerts = text_of(admin.get("/office/alerts"))
+    assert page in alerts
+    with app.app_context():
+        from service.conduct.models import DisputeFlag
+
+        flag_id = db.session.scalars(select(DisputeFlag.id)).one()
+    done = post_form(admin, "/office/alerts", {"flag_id": str(flag_id), "decision": "reverse", "note": "核实属实"})
+    assert done.status_code == 302
+    assert "已撤销" in text_of(admin.get(page))
+    assert 'name="reason"' not in text_of(supervisor.get(page))
