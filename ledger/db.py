@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .chain import canonical_json
 from .errors import RetryableConflict
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     SQLite. Every unit of work therefore starts with BEGIN IMMEDIATE: writers are serialised by
     the database lock, readers (WAL) are not blocked by them.
     """
+    # JSON columns hold their canonical text, so PostgreSQL can hash a transaction's details as stored.
+    kwargs.setdefault("json_serializer", canonical_json)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {}).update({"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from . import chain
+from . import chain, chain_sql
 from .models import Account, ChainLink, Entry, Transaction, utcnow
 
 BATCH = 5000
@@ -167,6 +167,75 @@ _HASHED_COLUMNS = (
 )
 
 
+def _check_links(
+    session: Session, links, prev_hash: str, expected_seq: int, found: list[Discrepancy]
+) -> tuple[str, int]:
+    """Check ``links`` (seq, transaction_id, prev_hash, chain_hash) in order with the canonical code,
+    after a link with ``prev_hash`` whose successor is ``expected_seq``; returns the pair for the next."""
+    ids = [link[1] for link in links]
+    # Plain rows, not ORM objects.
+    txs = {tx.id: tx for tx in session.execute(select(*_HASHED_COLUMNS).where(Transaction.id.in_(ids)))}
+    entries: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+    for tx_id, account_id, unit, amount in session.execute(
+        select(Entry.transaction_id, Entry.account_id, Entry.unit, Entry.amount).where(Entry.transaction_id.in_(ids))
+    ):
+        entries[tx_id].append((account_id, unit, amount))
+    for seq, tx_id, stored_prev, stored_hash in links:
+        subject = f"chain:{seq}"
+        if seq != expected_seq:
+            found.append(Discrepancy("chain_sequence", subject, expected_seq, seq))
+        tx = txs.get(tx_id)
+        if tx is None:
+            found.append(Discrepancy("chain_transaction_missing", subject, tx_id, None))
+            continue
+        recomputed = chain.content_hash(
+            idempotency_key=tx.idempotency_key, kind=tx.kind, community_id=tx.community_id,
+            created_at=tx.created_at, memo=tx.memo, actor_id=tx.actor_id, location=tx.location,
+            details=tx.details, reverses_id=tx.reverses_id, related_id=tx.related_id, lines=entries[tx_id],
+        )
+        if recomputed != tx.content_hash:
+            found.append(Discrepancy("content_hash", f"transaction:{tx_id}", tx.content_hash, recomputed))
+        if stored_prev != prev_hash:
+            found.append(Discrepancy("chain_prev_hash", subject, prev_hash, stored_prev))
+        link = chain.link_hash(prev_hash, recomputed)
+        if link != stored_hash:
+            found.append(Discrepancy("chain_hash", subject, link, stored_hash))
+        prev_hash, expected_seq = stored_hash, seq + 1
+    return prev_hash, expected_seq
+
+
+def _links(session: Session, lo: int, hi: int | None = None, limit: int = BATCH):
+    query = select(ChainLink.seq, ChainLink.transaction_id, ChainLink.prev_hash, ChainLink.chain_hash).where(
+        ChainLink.seq > lo
+    )
+    if hi is not None:
+        query = query.where(ChainLink.seq <= hi)
+    return session.execute(query.order_by(ChainLink.seq).limit(limit)).all()
+
+
+def _chain_in_python(session: Session, found: list, *, after_seq: int, prev_hash: str, upto_seq: int | None) -> None:
+    expected_seq, last_seq = after_seq + 1, after_seq
+    while links := _links(session, last_seq, upto_seq):
+        prev_hash, expected_seq = _check_links(session, links, prev_hash, expected_seq, found)
+        session.expunge_all()
+        last_seq = links[-1].seq
+
+
+def _chain_in_database(session: Session, found: list, *, after_seq: int, prev_hash: str) -> None:
+    """PostgreSQL recomputes every hash; Python rechecks only the links it finds suspect."""
+    upto_seq = chain.head(session).seq
+    lo = after_seq
+    while lo < upto_seq:
+        hi = min(lo + chain_sql.CHUNK, upto_seq)
+        suspects = chain_sql.suspect_links(session, lo=lo, hi=hi, prev_hash=prev_hash)
+        if suspects is None:
+            _chain_in_python(session, found, after_seq=lo, prev_hash=prev_hash, upto_seq=hi)
+        else:
+            for seq, _tx_id, _found, expected_prev, expected_seq in suspects:
+                _check_links(session, _links(session, seq - 1, seq, 1), expected_prev, expected_seq, found)
+        prev_hash, lo = chain_sql.stored_hash_at(session, hi) or prev_hash, hi
+
+
 def chain_valid(
     session: Session,
     *,
@@ -178,49 +247,15 @@ def chain_valid(
     """Recompute every content hash and every link; every transaction older than
     ``sealed_within`` at ``as_of`` (the time of the caller's snapshot; default now) must be sealed,
     exactly once (``None``: the caller judges lateness itself). ``after_seq`` with the
-    ``prev_hash`` stored at that link verifies only the links after it (incremental reconciliation)."""
+    ``prev_hash`` stored at that link verifies only the links after it (incremental reconciliation).
+
+    On PostgreSQL the database recomputes the hashes (``ledger.chain_sql``); elsewhere Python does,
+    in keyset chunks. Either way memory stays flat however long the chain."""
     found: list[Discrepancy] = []
-    expected_seq, last_seq = after_seq + 1, after_seq
-    while True:
-        links = session.execute(
-            select(ChainLink.seq, ChainLink.transaction_id, ChainLink.prev_hash, ChainLink.chain_hash)
-            .where(ChainLink.seq > last_seq)
-            .order_by(ChainLink.seq)
-            .limit(BATCH)
-        ).all()
-        if not links:
-            break
-        ids = [link.transaction_id for link in links]
-        # Plain rows, not ORM objects: this loop is most of a reconciliation's time.
-        txs = {tx.id: tx for tx in session.execute(select(*_HASHED_COLUMNS).where(Transaction.id.in_(ids)))}
-        entries: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-        for tx_id, account_id, unit, amount in session.execute(
-            select(Entry.transaction_id, Entry.account_id, Entry.unit, Entry.amount).where(Entry.transaction_id.in_(ids))
-        ):
-            entries[tx_id].append((account_id, unit, amount))
-        for seq, tx_id, stored_prev, stored_hash in links:
-            subject = f"chain:{seq}"
-            if seq != expected_seq:
-                found.append(Discrepancy("chain_sequence", subject, expected_seq, seq))
-            tx = txs.get(tx_id)
-            if tx is None:
-                found.append(Discrepancy("chain_transaction_missing", subject, tx_id, None))
-                continue
-            recomputed = chain.content_hash(
-                idempotency_key=tx.idempotency_key, kind=tx.kind, community_id=tx.community_id,
-                created_at=tx.created_at, memo=tx.memo, actor_id=tx.actor_id, location=tx.location,
-                details=tx.details, reverses_id=tx.reverses_id, related_id=tx.related_id, lines=entries[tx_id],
-            )
-            if recomputed != tx.content_hash:
-                found.append(Discrepancy("content_hash", f"transaction:{tx_id}", tx.content_hash, recomputed))
-            if stored_prev != prev_hash:
-                found.append(Discrepancy("chain_prev_hash", subject, prev_hash, stored_prev))
-            link = chain.link_hash(prev_hash, recomputed)
-            if link != stored_hash:
-                found.append(Discrepancy("chain_hash", subject, link, stored_hash))
-            prev_hash, expected_seq = stored_hash, seq + 1
-        session.expunge_all()
-        last_seq = links[-1].seq
+    if chain_sql.available(session):
+        _chain_in_database(session, found, after_seq=after_seq, prev_hash=prev_hash)
+    else:
+        _chain_in_python(session, found, after_seq=after_seq, prev_hash=prev_hash, upto_seq=None)
     if sealed_within is not None:
         late = chain.unsealed_count(session, older_than=(as_of or utcnow()) - sealed_within)
         if late:

@@ -1,0 +1,25 @@
+"""PostgreSQL recomputes the hash chain: ledger_canonical_json(jsonb), the canonical JSON of a
+transaction's details exactly as ledger.chain writes it (see ledger/chain_sql.py).
+
+Revision ID: 0015_chain_in_sql
+Revises: 0014_product_barcode
+"""
+
+from alembic import op
+
+from ledger.chain_sql import CANONICAL_JSON_FUNCTION, DROP_CANONICAL_JSON_FUNCTION
+
+revision = "0015_chain_in_sql"
+down_revision = "0014_product_barcode"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(CANONICAL_JSON_FUNCTION)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(DROP_CANONICAL_JSON_FUNCTION)
