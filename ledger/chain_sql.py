@@ -98,6 +98,8 @@ ORDER BY seq
 """)
 
 CHUNK = 50_000
+# Below this many links Python is quicker than planning the query (tests check after every step).
+MIN_LINKS = 2_000
 
 
 def available(session: Session) -> bool:

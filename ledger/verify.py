@@ -252,7 +252,7 @@ def chain_valid(
     On PostgreSQL the database recomputes the hashes (``ledger.chain_sql``); elsewhere Python does,
     in keyset chunks. Either way memory stays flat however long the chain."""
     found: list[Discrepancy] = []
-    if chain_sql.available(session):
+    if chain.head(session).seq - after_seq >= chain_sql.MIN_LINKS and chain_sql.available(session):
         _chain_in_database(session, found, after_seq=after_seq, prev_hash=prev_hash)
     else:
         _chain_in_python(session, found, after_seq=after_seq, prev_hash=prev_hash, upto_seq=None)
