@@ -103,7 +103,7 @@ MIN_LINKS = 2_000
 
 
 def available(session: Session) -> bool:
-    """PostgreSQL with the canonical-JSON function (installed by migration 0015)."""
+    """PostgreSQL with the canonical-JSON function (installed by migration 0019)."""
     if session.get_bind().dialect.name != "postgresql":
         return False
     return session.scalar(text("SELECT to_regprocedure('ledger_canonical_json(jsonb)') IS NOT NULL")) is True

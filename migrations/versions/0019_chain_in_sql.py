@@ -1,16 +1,16 @@
 """PostgreSQL recomputes the hash chain: ledger_canonical_json(jsonb), the canonical JSON of a
 transaction's details exactly as ledger.chain writes it (see ledger/chain_sql.py).
 
-Revision ID: 0015_chain_in_sql
-Revises: 0014_product_barcode
+Revision ID: 0019_chain_in_sql
+Revises: 0018_flag_service_records
 """
 
 from alembic import op
 
 from ledger.chain_sql import CANONICAL_JSON_FUNCTION, DROP_CANONICAL_JSON_FUNCTION
 
-revision = "0015_chain_in_sql"
-down_revision = "0014_product_barcode"
+revision = "0019_chain_in_sql"
+down_revision = "0018_flag_service_records"
 branch_labels = None
 depends_on = None
 
