@@ -172,7 +172,11 @@ class GreencoinApi(Api):
         super().init_app(app, **kwargs)
 
     def handle_http_exception(self, error: HTTPException):
-        return http_error_response(error) if wants_json() else error
+        if wants_json():
+            return http_error_response(error)
+        # The pages register ``app.extensions["page_error"]`` to answer a browser in its language.
+        page_error = current_app.extensions.get("page_error")
+        return page_error(error.code) if page_error and (error.code or 0) >= 400 else error
 
 
 def _is_database_unreachable(exc: DBAPIError) -> bool:
@@ -209,12 +213,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        page_error = app.extensions.get("page_error")
         if isinstance(exc, HTTPException):
             return http_error_response(exc) if wants_json() else exc
         log.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return error_response(500, "internal_error", "an internal error occurred")
-        return "Internal Server Error", 500
+        return page_error(500) if page_error else ("Internal Server Error", 500)
 
 
 def refuse_wrong_media_type() -> None:

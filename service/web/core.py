@@ -209,7 +209,29 @@ def _guard():
 
 
 def render_error(message: str, status: int):
+    """The one error page: the person's language, the phone layout, a way back and a way home."""
     return render_template("error.html", message=message, status=status), status
+
+
+STATUS_MESSAGES = {
+    400: _l("The request was not understood. Please go back and try again."),
+    403: ERROR_MESSAGES["forbidden"],
+    404: _l("There is no such page. The address may be mistyped, or the page has moved."),
+    405: _l("This page cannot be opened this way. Please go back and try again."),
+    413: _l("The file or form is too large."),
+    429: ERROR_MESSAGES["too_many_requests"],
+    500: _l("Something went wrong on our side. Nothing was saved. Please try again in a moment."),
+}
+
+
+def page_error(status: int):
+    """Errors outside a page's own handling (an unknown address, a crash), for a browser."""
+    try:
+        load_principal()
+    except Exception:  # noqa: BLE001 - the error page must render even when the database is down
+        g.principal = None
+    message = STATUS_MESSAGES.get(status) or STATUS_MESSAGES[400 if status < 500 else 500]
+    return render_error(str(message), status)
 
 
 @bp.errorhandler(CSRFError)

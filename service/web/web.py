@@ -8,7 +8,7 @@ import importlib
 from flask import Flask, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
-from .core import LANGUAGES, bp, csrf, error_message, principal, status_label
+from .core import LANGUAGES, bp, csrf, error_message, page_error, principal, status_label
 from .forms import new_form_key
 
 # The pages, by audience: anyone (public), the resident (me), the station desk, the counter, the office.
@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     for name in PAGE_MODULES:
         importlib.import_module(f"{__package__}.{name}")
     app.register_blueprint(bp)
+    app.extensions["page_error"] = page_error
 
     @app.context_processor
     def _page_globals():

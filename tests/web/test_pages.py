@@ -134,7 +134,7 @@ def test_resident_sees_the_catalogue_of_their_community_without_exact_stock(app,
     stocked_shop(world, other, [("TEA", "茶叶", 9, 3)])
     browser = resident_browser(app, world.member(community))
     html = text_of(browser.get("/me/catalogue"))
-    assert "食用油" in html and "肥皂" in html and "售罄" in html
+    assert "食用油" in html and "肥皂" in html and "缺货" in html
     assert "茶叶" not in html
 
 

@@ -21,6 +21,8 @@ from ..core import bp, error_text, principal
 from ..forms import PROBLEMS, FormInvalid, failed, form_page, load_form, once
 from . import DESK, desk_community_id, member_names, staff_names
 
+PAGE = 25
+
 
 def review_many(action: str, record_ids: list[int], reason: str) -> None:
     """Approve or reject the ticked records, each on its own (four-eyes is checked per record, and one
@@ -129,15 +131,20 @@ def desk_approved():
                 exc, short_of=_("The volunteer has already used these hours or coins, so they cannot be taken back.")
             )
     station_id = who.station_id if who.role == Role.STATION_STAFF else None
+    page = max(0, request.args.get("page", 0, type=int))
     records = list_service_records(
-        db.session, who, community_id=desk_community_id(), station_id=station_id, status="approved", limit=100
+        db.session, who, community_id=desk_community_id(), station_id=station_id, status="approved",
+        limit=PAGE + 1, offset=page * PAGE,
     )
+    more, records = len(records) > PAGE, records[:PAGE]
     return form_page(
         "desk/approved.html",
         status,
         records=records,
         staff=staff_names([r.recorded_by for r in records] + [r.verified_by for r in records]),
         volunteers=member_names(r.volunteer_id for r in records),
+        page=page,
+        more=more,
         error=error,
         field_errors=field_errors,
         values=values,
