@@ -6,7 +6,7 @@ person's name."""
 
 from __future__ import annotations
 
-from flask import flash, request
+from flask import flash, jsonify, request
 from flask_babel import gettext as _
 
 from ...auth.access import access
@@ -59,6 +59,19 @@ def roster_rows(form) -> tuple[list[dict], list[dict]]:
     if not rows:
         raise FormInvalid({"volunteer": ["Missing data for required field."]})
     return rows, problems
+
+
+@bp.post("/desk/roster/person")
+@access(*DESK)
+def desk_roster_person():
+    """Who a scanned card, volunteer number or name is (JSON for desk.js): the row shows the name and
+    keeps the volunteer number, never the card code."""
+    value = (request.form.get("q") or "").strip()
+    found = search_members(value) if value else []
+    if len(found) != 1:
+        problem = resolve(value)[1] if found else _("No volunteer with this number or card code in this community.")
+        return jsonify(error=problem), 404 if not found else 409
+    return jsonify(name=found[0].name, volunteer_number=found[0].volunteer_number)
 
 
 @bp.route("/desk/roster", methods=["GET", "POST"])
