@@ -176,7 +176,7 @@ class GreencoinApi(Api):
             return http_error_response(error)
         # The pages register ``app.extensions["page_error"]`` to answer a browser in its language.
         page_error = current_app.extensions.get("page_error")
-        return page_error(error.code) if page_error and (error.code or 0) >= 400 else error
+        return page_error(error.code, error) if page_error and (error.code or 0) >= 400 else error
 
 
 def _is_database_unreachable(exc: DBAPIError) -> bool:

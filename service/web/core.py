@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 import ledger
 
@@ -224,14 +235,20 @@ STATUS_MESSAGES = {
 }
 
 
-def page_error(status: int):
-    """Errors outside a page's own handling (an unknown address, a crash), for a browser."""
+def page_error(status: int, exc: Exception | None = None):
+    """Errors outside a page's own handling (an unknown address, a crash), for a browser; the HTTP
+    error's own headers (``Allow`` of a 405) are kept."""
     try:
         load_principal()
     except Exception:  # noqa: BLE001 - the error page must render even when the database is down
         g.principal = None
     message = STATUS_MESSAGES.get(status) or STATUS_MESSAGES[400 if status < 500 else 500]
-    return render_error(str(message), status)
+    response = make_response(*render_error(str(message), status))
+    if isinstance(exc, HTTPException):
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+    return response
 
 
 @bp.errorhandler(CSRFError)
