@@ -24,7 +24,7 @@ MAX_ROWS = 200
 
 def resolve(value: str) -> tuple[str, str | None]:
     """A volunteer number for what the clerk typed or scanned, and a problem when it is not one person."""
-    found = search_members(value)
+    found = search_members(value, by_card_or_phone=True)
     if len(found) == 1:
         return found[0].volunteer_number or value, None
     if len(found) > 1:
@@ -67,7 +67,7 @@ def desk_roster_person():
     """Who a scanned card, volunteer number or name is (JSON for desk.js): the row shows the name and
     keeps the volunteer number, never the card code."""
     value = (request.form.get("q") or "").strip()
-    found = search_members(value) if value else []
+    found = search_members(value, by_card_or_phone=True) if value else []
     if len(found) != 1:
         problem = resolve(value)[1] if found else _("No volunteer with this number or card code in this community.")
         return jsonify(error=problem), 404 if not found else 409
