@@ -37,7 +37,8 @@ def issue_certificate(session: Session, principal: Principal, member_id: int) ->
         raise Forbidden("this role cannot issue certificates")
     community = session.get(Community, member.community_id)
     rows = session.execute(
-        select(ServiceRecord.service_date, ServiceRecord.activity_name, Station.name, ServiceRecord.minutes)
+        select(ServiceRecord.id, ServiceRecord.service_date, ServiceRecord.activity_name, Station.name,
+               ServiceRecord.minutes)
         .join(Station, Station.id == ServiceRecord.station_id)
         .where(ServiceRecord.volunteer_id == member.id, ServiceRecord.status == RecordStatus.APPROVED.value)
         .order_by(ServiceRecord.started_at)
@@ -49,14 +50,16 @@ def issue_certificate(session: Session, principal: Principal, member_id: int) ->
         "number": number,
         "volunteer_number": member.volunteer_number,
         "name_masked": mask_name(member.name),
-        "issuer": community.name,
+        "issuer": community.certificate_issuer or community.name,
+        "person_in_charge": community.person_in_charge or None,
         "issued_on": local_date(issued_at).isoformat(),
         "total_minutes": sum(r.minutes for r in rows),
         "record_count": len(rows),
         "first_service_date": rows[0].service_date.isoformat() if rows else None,
         "last_service_date": rows[-1].service_date.isoformat() if rows else None,
         "records": [
-            {"date": r.service_date.isoformat(), "activity": r.activity_name, "station": r.name, "minutes": r.minutes}
+            {"id": r.id, "date": r.service_date.isoformat(), "activity": r.activity_name, "station": r.name,
+             "minutes": r.minutes}
             for r in rows
         ],
     }
@@ -75,12 +78,22 @@ def issue_certificate(session: Session, principal: Principal, member_id: int) ->
 
 
 def certificate_by_number(session: Session, number: str) -> dict:
-    """The public view of a certificate: its masked snapshot and whether it is intact."""
+    """The public view of a certificate: its masked snapshot and whether it still holds — its hash
+    matches and none of its records was reversed since it was issued (those are named)."""
     certificate = session.scalars(select(Certificate).where(Certificate.number == number)).first()
     if certificate is None:
         raise NotFound("no certificate with this number", code="certificate_not_found")
-    intact = hashlib.sha256(canonical_json(certificate.snapshot).encode()).hexdigest() == certificate.content_hash
-    return {**certificate.snapshot, "issued_at": certificate.issued_at, "content_hash": certificate.content_hash, "intact": intact}
+    hash_ok = hashlib.sha256(canonical_json(certificate.snapshot).encode()).hexdigest() == certificate.content_hash
+    listed = {r["id"]: r for r in certificate.snapshot.get("records", []) if r.get("id")}
+    reversed_ids = session.scalars(
+        select(ServiceRecord.id).where(ServiceRecord.id.in_(listed), ServiceRecord.status == RecordStatus.REVERSED.value)
+    ).all() if listed else []
+    reversed_records = [listed[i] for i in sorted(reversed_ids)]
+    return {
+        **certificate.snapshot, "issued_at": certificate.issued_at, "content_hash": certificate.content_hash,
+        "hash_ok": hash_ok, "intact": hash_ok and not reversed_records,
+        "reversed_records": reversed_records, "reversed_minutes": sum(r["minutes"] for r in reversed_records),
+    }
 
 
 def list_certificates(session: Session, principal: Principal, member_id: int):

@@ -202,7 +202,12 @@ class PublicCertificateSchema(Schema):
     last_service_date = fields.String(allow_none=True)
     records = fields.List(fields.Nested(CertificateRecordSchema))
     content_hash = fields.String()
-    intact = fields.Boolean(metadata={"description": "the stored snapshot still matches its hash"})
+    person_in_charge = fields.String(allow_none=True, metadata={"description": "the community's person in charge"})
+    hash_ok = fields.Boolean(metadata={"description": "the stored snapshot still matches its hash"})
+    intact = fields.Boolean(metadata={"description": "the hash matches and none of its records was reversed since"})
+    reversed_records = fields.List(fields.Nested(CertificateRecordSchema),
+                                   metadata={"description": "records on it reversed after it was issued"})
+    reversed_minutes = fields.Integer()
 
 
 class CertificateSchema(Schema):
