@@ -151,7 +151,7 @@ class ContractPlugin(BasePlugin):
             if any(p.get("in") == "query" for p in operation.get("parameters", []) if isinstance(p, dict)):
                 statuses.add(422)
             if method in WRITES:
-                statuses.add(409)
+                statuses |= {409, 422}  # a state or domain rule (Invalid) can refuse any write
             idempotent = any(
                 isinstance(p, dict) and p.get("in") == "header" and p.get("name") == IDEMPOTENCY_HEADER
                 for p in operation.get("parameters", [])

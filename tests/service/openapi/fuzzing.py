@@ -31,11 +31,11 @@ SEED = 20261203
 # products, change settings, reverse postings) would otherwise shrink what the others can reach.
 # (role, demo login or "resident", phases, max examples per operation)
 ROLES = [
-    ("resident", "resident", "fuzzing,stateful", 4),
-    ("cashier", "ql-sl-cashier", "fuzzing,stateful", 4),
-    ("station_staff", "ql-sl-staff1", "fuzzing,stateful", 4),
-    ("supervisor", "ql-sl-supervisor", "fuzzing,stateful", 4),
-    ("admin", "ql-sl-admin", "examples,coverage,fuzzing,stateful", 8),
+    ("resident", "resident", "fuzzing,stateful", 3),
+    ("cashier", "ql-sl-cashier", "fuzzing,stateful", 3),
+    ("station_staff", "ql-sl-staff1", "fuzzing,stateful", 3),
+    ("supervisor", "ql-sl-supervisor", "fuzzing,stateful", 3),
+    ("admin", "ql-sl-admin", "examples,coverage,fuzzing,stateful", 5),
 ]
 
 
@@ -118,6 +118,7 @@ def demo_app(database_url: str):
     app = create_app(
         {
             "DATABASE_URL": database_url,
+            "GREENCOIN_ENV": "test",  # the development keys, also on PostgreSQL
             "SECRET_KEY": "fuzz",
             "REDIS_URL": None,
             "LOGIN_RATE_LIMIT": "10 per 5 minutes",
