@@ -34,13 +34,14 @@ COMMUNITY_ID = 1
 
 def _community_and_accounts(url: str, wallets: int) -> tuple[int, list[int]]:
     from service import create_app
-    from service.community.operations import create_community, issuance_account
+    from service.community.operations import issuance_account
     from service.extensions import db
+    from service.flows import open_community
 
     app = create_app({"DATABASE_URL": url, "REDIS_URL": None, "GREENCOIN_ENV": "development"})
     with app.app_context():
         issuance = db.run(
-            lambda s: issuance_account(s, create_community(s, code="BENCH", name="基准社区").id, ledger.Unit.COIN).id
+            lambda s: issuance_account(s, open_community(s, code="BENCH", name="基准社区").id, ledger.Unit.COIN).id
         )
         engine = db.engine
         with engine.begin() as connection:

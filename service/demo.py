@@ -24,8 +24,9 @@ from .auth.access import Principal
 from .auth.models import Role
 from .auth.operations import create_staff
 from .community.models import Community, Station, Supermarket
-from .community.operations import create_community, create_station, create_supermarket, issuance_account
+from .community.operations import create_station, create_supermarket, issuance_account
 from .extensions import db
+from .flows import open_community
 from .members.cards import format_card_code, new_card_code
 from .members.models import Household, Member
 from .members.operations import household_wallet, member_wallet, register_household, register_member
@@ -103,7 +104,7 @@ def _foundation(ctx: DemoContext, residents_per_community: int) -> None:
         create_staff(session, username="city-admin", password=DEMO_PASSWORD, name="市级管理员", role="admin")
     )
     for index, (code, name, name_en) in enumerate(COMMUNITIES):
-        community = create_community(session, code=code, name=name, name_en=name_en)
+        community = open_community(session, code=code, name=name, name_en=name_en)
         ctx.communities.append(community)
         slug = code.lower()
         stations = [

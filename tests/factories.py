@@ -14,12 +14,12 @@ from ledger import Unit
 from service.auth.operations import create_staff
 from service.community.models import Community, Station, Supermarket
 from service.community.operations import (
-    create_community,
     create_station,
     create_supermarket,
     issuance_account,
 )
 from service.extensions import db
+from service.flows import open_community
 from service.members.models import Household, Member
 from service.members.operations import household_wallet, member_wallet, register_household, register_member
 
@@ -82,7 +82,7 @@ class World:
         n = next(_counter)
         settings.setdefault("code", f"C{n}")
         settings.setdefault("name", f"测试社区{n}")
-        return self._run(lambda s: create_community(s, **settings))
+        return self._run(lambda s: open_community(s, **settings))
 
     def station(self, community: Community, **kwargs) -> Station:
         n = next(_counter)

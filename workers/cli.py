@@ -11,7 +11,7 @@ import sys
 import click
 from tqdm import tqdm
 
-from service.jobs.runs import local_today
+from service.localtime import today as local_today
 
 from . import jobs, runtime
 from .schedule import DEFAULT_QUEUE, NIGHTLY_QUEUE, SCHEDULE, nightly

@@ -9,15 +9,16 @@ missed runs). Business dates are local dates (``GREENCOIN_TIMEZONE``, default As
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections.abc import Callable
 
 import ledger
 from ledger import merkle
 from ledger.models import utcnow
+from service import localtime
 from service.bookkeeping import expiry
 from service.conduct import disclosure
+from service.conduct import operations as conduct
 from service.disputes import operations as disputes
 from service.jobs import reconciliation, runs
 from service.members import stars
@@ -37,7 +38,7 @@ def _date(value: str | dt.date | None) -> dt.date | None:
 
 
 def _yesterday(ctx: JobContext) -> dt.date:
-    return runs.local_today(ctx.timezone) - dt.timedelta(days=1)
+    return localtime.today(ctx.timezone) - dt.timedelta(days=1)
 
 
 def _nightly(
@@ -114,18 +115,10 @@ def apply_star_tiers(business_date: str | None = None, progress: Progress = None
 
 def credit_notice_period_awards(business_date: str | None = None) -> list[dict]:
     """Credit conduct awards whose public notice period (公示期) ended without a dispute."""
-    try:
-        conduct = importlib.import_module("service.conduct.operations")
-    except ModuleNotFoundError:
-        conduct = None
-    credit = getattr(conduct, "credit_due_awards", None)
-    if credit is None:
-        log.info("no conduct domain: nothing to credit")
-        return []
 
     def work(ctx, session, run, day):
         # The night after ``day`` is the morning of day + 1: awards due by then are credited.
-        return {"credited": credit(session, day + dt.timedelta(days=1))}
+        return {"credited": conduct.credit_due_awards(session, day + dt.timedelta(days=1))}
 
     return _nightly("notice_period", business_date, work)
 

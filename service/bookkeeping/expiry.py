@@ -23,7 +23,7 @@ from ledger.models import Account, Entry, Transaction
 
 from ..community.models import Community
 from ..community.operations import expiry_sink
-from ..jobs.runs import local_midnight_utc
+from ..localtime import midnight_utc
 from ..members.models import Member
 from ..members.operations import get_household, household_wallet, member_wallet
 
@@ -80,7 +80,7 @@ def _credited_since(session: Session, account_id: int, cutoff: dt.datetime) -> i
 def expire_coins(session: Session, business_date: dt.date, timezone: str) -> dict:
     """Post the expiry of every community whose expiry date is ``business_date``."""
     counts = {"communities": 0, "wallets": 0, "coins": 0}
-    cutoff = local_midnight_utc(business_date + dt.timedelta(days=1), timezone)
+    cutoff = midnight_utc(business_date + dt.timedelta(days=1), timezone)
     for community in session.scalars(select(Community).where(Community.coin_expiry_month_day.is_not(None))):
         if expiry_date(community.coin_expiry_month_day, business_date.year) != business_date:
             continue

@@ -3,6 +3,7 @@
 from flask.views import MethodView
 from sqlalchemy import select
 
+from .. import flows
 from ..auth.access import STAFF, access, current_principal
 from ..auth.models import Role
 from ..blueprint import Blueprint
@@ -44,7 +45,7 @@ class Communities(MethodView):
         """Create a community with its issuance and expiry accounts (city administrators)."""
         if not current_principal().is_city_admin:
             raise Forbidden("only a city administrator may create communities")
-        return db.run(lambda s: operations.create_community(s, **data))
+        return db.run(lambda s: flows.open_community(s, **data))
 
 
 @blp.route("/communities/<int:community_id>")

@@ -53,6 +53,8 @@ def expiry_sink(session: Session, community_id: int) -> ledger.Account:
 
 
 def create_community(session: Session, *, code: str, name: str, **settings) -> Community:
+    """A community with its issuance and expiry accounts (``flows.open_community`` also seeds its
+    indicators)."""
     if session.scalars(select(Community.id).where(Community.code == code)).first():
         raise Conflict("a community with this code exists", code="community_code_taken")
     community = Community(code=code, name=name, **{k: v for k, v in settings.items() if k in SETTINGS})
@@ -61,10 +63,6 @@ def create_community(session: Session, *, code: str, name: str, **settings) -> C
     for unit in Unit:
         issuance_account(session, community.id, unit)
     expiry_sink(session, community.id)
-    # A new community starts with the field's default categories and example indicators.
-    from ..conduct.operations import seed_default_indicators  # conduct builds on community
-
-    seed_default_indicators(session, community.id)
     return community
 
 
@@ -84,6 +82,10 @@ def update_community(session: Session, community: Community, changes: dict, *, p
             target_id=community.id, community_id=community.id, before=before, after=changed,
         )
     return community
+
+
+def get_station(session: Session, station_id: int) -> Station:
+    return get_row(session, Station, station_id, what="station")
 
 
 def create_station(session: Session, *, community_id: int, code: str, name: str, address: str = "") -> Station:

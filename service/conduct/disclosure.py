@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib
 import io
 import re
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import chain
@@ -24,12 +22,14 @@ from ledger.models import utcnow
 from ..community.models import Community, Supermarket
 from ..errors import Invalid, NotFound
 from ..jobs.models import JobRun
-from ..jobs.runs import local_midnight_utc, local_today
+from ..localtime import date_of, midnight_utc
+from ..localtime import today as local_today
 from ..market.documents import spreadsheet_cell
+from ..market.models import Redemption, Refund
 from ..members.models import Household, Member
 from ..privacy import mask_name
 from . import disclosure_ledger
-from .models import Disclosure, DisputeFlag
+from .models import ConductAward, Disclosure, DisputeFlag
 
 JOB = "disclosure"
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -45,19 +45,12 @@ def parse_month(month: str) -> tuple[dt.date, dt.date]:
     return first, (first + dt.timedelta(days=32)).replace(day=1)
 
 
-def _has(session: Session, table: str) -> bool:
-    return inspect(session.connection()).has_table(table)
-
-
 def _local_date(moment: dt.datetime | None, timezone: str) -> dt.date | None:
-    return moment.astimezone(ZoneInfo(timezone)).date() if moment else None
+    return date_of(moment, timezone) if moment else None
 
 
 def _award_rows(session: Session, community_id: int, first: dt.date, after: dt.date, timezone: str) -> list[dict]:
-    if not _has(session, "conduct_awards"):
-        return []
-    ConductAward = importlib.import_module("service.conduct.models").ConductAward  # noqa: N806
-    start, end = local_midnight_utc(first, timezone), local_midnight_utc(after, timezone)
+    start, end = midnight_utc(first, timezone), midnight_utc(after, timezone)
     awards = session.scalars(
         select(ConductAward)
         .where(
@@ -119,15 +112,13 @@ def _supermarket_totals(session: Session, community_id: int, start: dt.datetime,
     ).all()
     redeemed: dict[int, tuple[int, int]] = {}
     refunded: dict[int, tuple[int, int]] = {}
-    if _has(session, "redemptions"):
-        market = importlib.import_module("service.market.models")
-        for model, into in ((market.Redemption, redeemed), (market.Refund, refunded)):
-            for sid, n, total in session.execute(
-                select(model.supermarket_id, func.count(), func.coalesce(func.sum(model.total), 0))
-                .where(model.community_id == community_id, model.created_at >= start, model.created_at < end)
-                .group_by(model.supermarket_id)
-            ).all():
-                into[sid] = (int(n), int(total))
+    for model, into in ((Redemption, redeemed), (Refund, refunded)):
+        for sid, n, total in session.execute(
+            select(model.supermarket_id, func.count(), func.coalesce(func.sum(model.total), 0))
+            .where(model.community_id == community_id, model.created_at >= start, model.created_at < end)
+            .group_by(model.supermarket_id)
+        ).all():
+            into[sid] = (int(n), int(total))
     totals = []
     for market_row in supermarkets:
         n_red, coins_red = redeemed.get(market_row.id, (0, 0))
@@ -172,7 +163,7 @@ def _flags(session: Session, community_id: int, start: dt.datetime, end: dt.date
 
 def build(session: Session, community: Community, month: str, timezone: str) -> dict:
     first, after = parse_month(month)
-    start, end = local_midnight_utc(first, timezone), local_midnight_utc(after, timezone)
+    start, end = midnight_utc(first, timezone), midnight_utc(after, timezone)
     rows = _award_rows(session, community.id, first, after, timezone)
     supermarkets = _supermarket_totals(session, community.id, start, end)
     sections = disclosure_ledger.build_sections(session, community.id, start, end, timezone)

@@ -12,12 +12,12 @@ from ledger import Unit
 
 from ..auth.access import Principal
 from ..auth.models import Role
-from ..community.operations import get_community, issuance_account
+from ..community.operations import get_community, get_station, issuance_account
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..localtime import today as local_today
 from ..members.lifecycle import require_active
 from ..members.operations import get_household, get_member, household_wallet, member_wallet
 from ..rows import get_row
-from ..volunteering.operations import get_station, local_today
 from .models import AwardStatus, Beneficiary, ConductAward, Indicator, IssuanceBudget
 
 # The default categories seen in the field (SPEC §2 "Good conduct"): code, 中文, English.

@@ -14,7 +14,6 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,15 +29,6 @@ SCHEDULE = "schedule"
 MANUAL = "manual"
 # How far back a nightly job looks for business dates it has not done (rq cron does not catch up).
 CATCH_UP_DAYS = 31
-
-
-def local_today(timezone: str = "Asia/Shanghai", now: dt.datetime | None = None) -> dt.date:
-    return (now or utcnow()).astimezone(ZoneInfo(timezone)).date()
-
-
-def local_midnight_utc(day: dt.date, timezone: str = "Asia/Shanghai") -> dt.datetime:
-    """The UTC instant a local business date starts."""
-    return dt.datetime.combine(day, dt.time(), ZoneInfo(timezone)).astimezone(dt.UTC)
 
 
 def dedupe_key(job: str, business_date: dt.date) -> str:

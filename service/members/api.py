@@ -1,9 +1,9 @@
 """Residents, households, balances and statements."""
 
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import RAISE
 
+from .. import localtime
 from ..auth.access import access, current_principal
 from ..auth.models import Role
 from ..blueprint import Blueprint
@@ -13,7 +13,6 @@ from ..bookkeeping.schemas import ExpiringSchema
 from ..errors import Forbidden, Invalid
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent, ledger_key_for_request
-from ..jobs import runs
 from . import lifecycle, operations, stars
 from .schemas import (
     BalanceSchema,
@@ -200,8 +199,7 @@ class MemberExpiring(MethodView):
     @blp.response(200, ExpiringSchema)
     def get(self, member_id):
         """Coins that expire within 30 days unless spent (annual clearing 年度清零), for statements."""
-        today = runs.local_today(current_app.config["TIMEZONE"])
-        return expiry.expiring_soon(db.session, _member_in_scope(member_id), today)
+        return expiry.expiring_soon(db.session, _member_in_scope(member_id), localtime.today())
 
 
 from . import household_api  # noqa: E402,F401  (the /households routes, on this blueprint)

@@ -18,11 +18,11 @@ from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.operations import get_community
 from ..errors import Conflict, Forbidden, Invalid
+from ..localtime import today as local_today
 from ..members.lifecycle import require_active
 from ..members.operations import get_member, member_wallet
 from ..proxies.operations import active_grant, authorise_helper, record_helper_action
 from ..rows import get_row
-from ..volunteering.operations import local_today
 from .models import HourTransfer, ServiceProvider, ServiceRedemption, TimebankService
 
 # Whom hours may be given to (转赠亲属), as the family relation of the receiver to the giver.

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 import ledger
 from ledger.chain import canonical_json
 
+from .. import localtime
 from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.models import Community, Station
@@ -20,7 +21,6 @@ from ..errors import Forbidden, NotFound
 from ..members.operations import get_member
 from ..privacy import mask_name
 from .models import Certificate, RecordStatus, ServiceRecord
-from .operations import local_date
 
 CERTIFICATE_LABEL = "平台记录 (platform record)"
 
@@ -44,7 +44,7 @@ def issue_certificate(session: Session, principal: Principal, member_id: int) ->
         .order_by(ServiceRecord.started_at)
     ).all()
     issued_at = ledger.utcnow()
-    number = new_certificate_number(local_date(issued_at))
+    number = new_certificate_number(localtime.date_of(issued_at))
     snapshot = {
         "label": CERTIFICATE_LABEL,
         "number": number,
@@ -52,7 +52,7 @@ def issue_certificate(session: Session, principal: Principal, member_id: int) ->
         "name_masked": mask_name(member.name),
         "issuer": community.certificate_issuer or community.name,
         "person_in_charge": community.person_in_charge or None,
-        "issued_on": local_date(issued_at).isoformat(),
+        "issued_on": localtime.date_of(issued_at).isoformat(),
         "total_minutes": sum(r.minutes for r in rows),
         "record_count": len(rows),
         "first_service_date": rows[0].service_date.isoformat() if rows else None,

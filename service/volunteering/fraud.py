@@ -19,9 +19,8 @@ administrator who has looked into it dismisses it with a reason, audit-logged.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -32,10 +31,10 @@ from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..community.models import Community
 from ..errors import Conflict
-from ..jobs.runs import local_midnight_utc
 from ..listing import community_page
+from ..localtime import midnight_utc
 from ..rows import get_row
-from .models import FraudAlert
+from .models import FraudAlert, ServiceRecord
 
 JOB = "fraud_scan"
 CREDIT_KINDS = ("conduct_award", "volunteer_hours", "adjustment", "opening_balance")
@@ -58,7 +57,7 @@ def _insert_alert(session: Session, **values) -> bool:
 
 
 def _frequent_crediting(session: Session, business_date: dt.date, timezone: str) -> int:
-    end = local_midnight_utc(business_date + dt.timedelta(days=1), timezone)
+    end = midnight_utc(business_date + dt.timedelta(days=1), timezone)
     created = 0
     for community in session.scalars(select(Community).order_by(Community.id)):
         start = end - dt.timedelta(days=community.fraud_frequent_window_days)
@@ -108,9 +107,6 @@ def _frequent_crediting(session: Session, business_date: dt.date, timezone: str)
 
 
 def _service_records(session: Session, business_date: dt.date) -> int:
-    if not inspect(session.connection()).has_table("service_records"):
-        return 0
-    ServiceRecord = importlib.import_module("service.volunteering.models").ServiceRecord  # noqa: N806
     first = business_date - dt.timedelta(days=RECORD_WINDOW_DAYS - 1)
     live = ServiceRecord.status.in_(("pending", "approved"))
     in_window = ServiceRecord.service_date.between(first, business_date)

@@ -4,19 +4,17 @@ rejection, reversal, sign-in-sheet batches and certificates."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import ledger
 from ledger import Unit
 
+from .. import localtime
 from ..auth.access import Principal
 from ..auth.models import Role
-from ..community.models import Station
-from ..community.operations import get_community, issuance_account
+from ..community.operations import get_community, get_station, issuance_account
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..members.cards import normalise_card_code
 from ..members.lifecycle import require_active
@@ -25,40 +23,12 @@ from ..members.operations import get_member, member_wallet
 from ..rows import get_row
 from .models import Activity, RecordStatus, ServiceRecord
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 MAX_RECORD_MINUTES = 24 * 60
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a device clock slightly ahead is not "in the future"
 DUPLICATE = "duplicate_service_record"
 
 
-def local_timezone() -> ZoneInfo:
-    name = current_app.config.get("TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() else DEFAULT_TIMEZONE
-    return ZoneInfo(name)
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(local_timezone()).date()
-
-
-def local_today() -> dt.date:
-    return local_date(ledger.utcnow())
-
-
-def as_aware(value: dt.datetime) -> dt.datetime:
-    """Times without a zone are local (a station's sign-in sheet is written in local time)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=local_timezone())
-    try:
-        return value.astimezone(dt.UTC)
-    except OverflowError:  # e.g. 0001-01-01 local is before year 1 in UTC
-        raise Invalid("the time is out of range", code="time_out_of_range", time=value.isoformat()) from None
-
-
 # --- activities ---------------------------------------------------------------------------
-
-
-def get_station(session: Session, station_id: int) -> Station:
-    return get_row(session, Station, station_id, what="station")
 
 
 def create_activity(session: Session, principal: Principal, *, station_id: int, name: str, **fields) -> Activity:
@@ -158,7 +128,7 @@ def create_service_record(
     principal.require_station(station.id, station.community_id)
     if principal.staff_id is None:
         raise Forbidden("only staff log service records")
-    start, end = as_aware(started_at), as_aware(ended_at)
+    start, end = localtime.as_utc(started_at), localtime.as_utc(ended_at)
     if end <= start:
         raise Invalid("the end must be after the start", code="end_not_after_start")
     span = int((end - start).total_seconds() // 60)
@@ -213,7 +183,7 @@ def create_service_record(
         started_at=start,
         ended_at=end,
         minutes=minutes,
-        service_date=local_date(start),
+        service_date=localtime.date_of(start),
         evidence=evidence or "",
         status=RecordStatus.PENDING.value,
         late_entry=(now - end) > dt.timedelta(days=community.late_entry_days),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from service.extensions import db
-from service.jobs.runs import local_today
+from service.localtime import today as local_today
 from service.volunteering import fraud
 from service.volunteering.models import FraudAlert
 from tests.service.volunteering.test_fraud_alerts import _record

@@ -11,7 +11,7 @@ import ledger
 from ledger import Unit
 from service.community.operations import issuance_account
 from service.extensions import db
-from service.jobs.runs import local_today
+from service.localtime import today as local_today
 from service.members.operations import member_wallet
 from workers import runtime
 

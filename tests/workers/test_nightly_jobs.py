@@ -15,7 +15,8 @@ from service.community.operations import expiry_sink
 from service.conduct import disclosure
 from service.conduct.models import ConductAward
 from service.jobs.models import JobRun
-from service.jobs.runs import local_midnight_utc, local_today
+from service.localtime import midnight_utc as local_midnight_utc
+from service.localtime import today as local_today
 from service.members.models import StarChange
 from service.volunteering.models import FraudAlert, ServiceRecord
 from workers import jobs

@@ -4,18 +4,17 @@ the statement, and the catalogue of their community's supermarkets."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 
 from ledger import Unit
 
+from ... import localtime
 from ...auth.access import access
 from ...auth.models import Role
 from ...bookkeeping.expiry import expiring_soon
 from ...community.operations import get_community
 from ...extensions import db
-from ...jobs.runs import local_today
 from ...market import operations as market
 from ...members.operations import (
     get_member,
@@ -28,7 +27,7 @@ from ..core import bp, principal
 
 def coins_due_to_expire(session, member) -> dict | None:
     """Coins that the annual clearing (年度清零) takes soon unless spent (None when nothing is due)."""
-    due = expiring_soon(session, member, local_today(current_app.config["TIMEZONE"]))
+    due = expiring_soon(session, member, localtime.today())
     if not due["expires_on"] or not (due["coins"] or due["household_coins"]):
         return None
     return due
@@ -66,7 +65,7 @@ def _month_start(day: dt.date, back: int) -> dt.date:
 def monthly_hours(session, member, *, months: int = 12, today: dt.date | None = None) -> list[dict]:
     """Volunteer minutes credited per month (local time) for the last ``months`` months, oldest first.
     Counts the same ledger kinds as lifetime hours, so reversals show in their month."""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    zone = localtime.zone()
     today = today or dt.datetime.now(zone).date()
     first = _month_start(today, months - 1)
     since = dt.datetime(first.year, first.month, 1, tzinfo=zone).astimezone(dt.UTC)

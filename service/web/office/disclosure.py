@@ -3,15 +3,14 @@ flag an award from it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from ... import localtime
 from ...auth.access import access
 from ...auth.models import Role
 from ...conduct import disclosure as published
@@ -26,7 +25,7 @@ from . import OFFICE, office_page, page_community
 
 
 def _this_month() -> str:
-    return dt.datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m")
+    return localtime.this_month()
 
 
 def disclosure_body(community, month: str) -> tuple[dict, bool]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.audit.models import AuditEvent
 from service.extensions import db
-from service.jobs.runs import local_today
+from service.localtime import today as local_today
 from service.volunteering import fraud
 from service.volunteering.models import ServiceRecord
 
