@@ -14,6 +14,7 @@ from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.operations import get_community, get_station, issuance_account
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..listing import community_page, given
 from ..localtime import today as local_today
 from ..members.lifecycle import require_active
 from ..members.operations import get_household, get_member, household_wallet, member_wallet
@@ -384,27 +385,23 @@ def get_award(session: Session, principal: Principal, award_id: int) -> ConductA
 
 def list_awards(
     session: Session, principal: Principal, *, community_id=None, member_id=None, household_id=None,
-    indicator_id=None, status=None, limit=50, offset=0,
+    indicator_id=None, status=None, limit=50, before=None,
 ):
-    query = select(ConductAward).order_by(ConductAward.id.desc())
+    own = None
     if principal.role == Role.RESIDENT:
         member = get_member(session, principal.member_id)
-        mine = ConductAward.member_id == member.id
+        own = ConductAward.member_id == member.id
         if member.household_id is not None:
-            mine = mine | (ConductAward.household_id == member.household_id)
-        query = query.where(mine)
-    else:
-        community_id = principal.listing_community(community_id)
-    for column, value in (
-        (ConductAward.community_id, community_id),
+            own = own | (ConductAward.household_id == member.household_id)
+    filters = given(
         (ConductAward.member_id, member_id),
         (ConductAward.household_id, household_id),
         (ConductAward.indicator_id, indicator_id),
         (ConductAward.status, status),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    return session.scalars(query.limit(limit).offset(offset)).all()
+    )
+    return community_page(
+        session, principal, ConductAward, *filters, community_id=community_id, own=own, limit=limit, before=before
+    )
 
 
 def reverse_award(session: Session, principal: Principal, award_id: int, reason: str) -> ConductAward:

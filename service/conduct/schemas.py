@@ -1,7 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..schemas import MAX_COINS, PageQuerySchema, coins, query_id, ref_id, signed_coins, text
-from ..volunteering.schemas import NoNulSchema, PagedQuerySchema
+from ..volunteering.schemas import NoNulSchema
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
 CATEGORY = validate.Regexp(r"^[a-z0-9_]{1,32}$", error="a category code: lower-case letters, digits and _")
@@ -97,7 +97,7 @@ class AwardSchema(Schema):
     created_at = fields.DateTime()
 
 
-class AwardQuerySchema(PagedQuerySchema):
+class AwardQuerySchema(PageQuerySchema):
     community_id = query_id()
     member_id = query_id()
     household_id = query_id()

@@ -18,6 +18,7 @@ from ..bookkeeping.operations import reverse_adjustment
 from ..conduct.models import ConductAward
 from ..conduct.operations import reverse_award
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..listing import community_page, given
 from ..members.models import Member
 from ..members.operations import get_household, get_member, household_wallet, member_wallet
 from ..rows import get_row
@@ -128,18 +129,10 @@ def list_disputes(
     session: Session, principal: Principal, *, community_id=None, status=None, limit=50, before=None
 ) -> list[Dispute]:
     """Newest first, keyset-paginated: a resident's own, or the disputes of the caller's community."""
-    query = select(Dispute).order_by(Dispute.id.desc()).limit(limit)
-    if principal.role == Role.RESIDENT:
-        query = query.where(Dispute.member_id == principal.member_id)
-    else:
-        community_id = principal.listing_community(community_id)
-        if community_id is not None:
-            query = query.where(Dispute.community_id == community_id)
-    if status:
-        query = query.where(Dispute.status == status)
-    if before:
-        query = query.where(Dispute.id < before)
-    return list(session.scalars(query))
+    return community_page(
+        session, principal, Dispute, *given((Dispute.status, status)), community_id=community_id,
+        own=Dispute.member_id == principal.member_id, limit=limit, before=before,
+    )
 
 
 def _correct(session: Session, principal: Principal, dispute: Dispute, note: str) -> int:

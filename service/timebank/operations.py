@@ -18,6 +18,7 @@ from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.operations import get_community
 from ..errors import Conflict, Forbidden, Invalid
+from ..listing import community_page, given
 from ..localtime import today as local_today
 from ..members.lifecycle import require_active
 from ..members.operations import get_member, member_wallet
@@ -203,20 +204,16 @@ def get_redemption(session: Session, principal: Principal, redemption_id: int) -
     return redemption
 
 
-def list_redemptions(session: Session, principal: Principal, *, community_id=None, member_id=None, provider_id=None, limit=50, offset=0):
-    query = select(ServiceRedemption).order_by(ServiceRedemption.id.desc())
-    if principal.role == Role.RESIDENT:
-        member_id = principal.member_id
-    else:
-        community_id = principal.listing_community(community_id)
-    for column, value in (
-        (ServiceRedemption.community_id, community_id),
-        (ServiceRedemption.member_id, member_id),
-        (ServiceRedemption.provider_id, provider_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    return session.scalars(query.limit(limit).offset(offset)).all()
+def list_redemptions(
+    session: Session, principal: Principal, *, community_id=None, member_id=None, provider_id=None, limit=50,
+    before=None,
+):
+    filters = given((ServiceRedemption.member_id, member_id), (ServiceRedemption.provider_id, provider_id))
+    own = ServiceRedemption.member_id == principal.member_id
+    return community_page(
+        session, principal, ServiceRedemption, *filters, community_id=community_id, own=own, limit=limit,
+        before=before,
+    )
 
 
 def reverse_redemption(session: Session, principal: Principal, redemption_id: int, reason: str) -> ServiceRedemption:
@@ -315,14 +312,16 @@ def transfer_hours(
     return transfer
 
 
-def list_transfers(session: Session, principal: Principal, *, community_id=None, member_id=None, limit=50, offset=0):
-    query = select(HourTransfer).order_by(HourTransfer.id.desc())
-    if principal.role == Role.RESIDENT:
-        member_id = principal.member_id
-    else:
-        community_id = principal.listing_community(community_id)
-    if community_id is not None:
-        query = query.where(HourTransfer.community_id == community_id)
-    if member_id is not None:
-        query = query.where((HourTransfer.from_member_id == member_id) | (HourTransfer.to_member_id == member_id))
-    return session.scalars(query.limit(limit).offset(offset)).all()
+def list_transfers(
+    session: Session, principal: Principal, *, community_id=None, member_id=None, limit=50, before=None
+):
+    def involving(member):
+        return (HourTransfer.from_member_id == member) | (HourTransfer.to_member_id == member)
+
+    filters = [involving(member_id)] if member_id is not None else []
+    return community_page(
+        session, principal, HourTransfer, *filters, community_id=community_id, own=involving(principal.member_id),
+        limit=limit, before=before,
+    )
+
+

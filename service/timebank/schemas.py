@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import query_id, ref_id, text
-from ..volunteering.schemas import NoNulSchema, PagedQuerySchema
+from ..schemas import PageQuerySchema, query_id, ref_id, text
+from ..volunteering.schemas import NoNulSchema
 
 MINUTES = validate.Range(min=1, max=100 * 60)
 
@@ -80,7 +80,7 @@ class ServiceRedemptionSchema(Schema):
     created_at = fields.DateTime()
 
 
-class ServiceRedemptionQuerySchema(PagedQuerySchema):
+class ServiceRedemptionQuerySchema(PageQuerySchema):
     community_id = query_id()
     member_id = query_id()
     provider_id = query_id()
@@ -117,6 +117,6 @@ class TransferSchema(Schema):
     created_at = fields.DateTime()
 
 
-class TransferQuerySchema(PagedQuerySchema):
+class TransferQuerySchema(PageQuerySchema):
     community_id = query_id()
     member_id = query_id()

@@ -16,6 +16,7 @@ from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.operations import get_community, get_station, issuance_account
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..listing import community_page, given
 from ..members.cards import normalise_card_code
 from ..members.lifecycle import require_active
 from ..members.models import Member
@@ -223,26 +224,21 @@ def list_service_records(
     late_entry=None,
     needs_admin=None,
     limit=50,
-    offset=0,
+    before=None,
 ):
-    query = select(ServiceRecord).order_by(ServiceRecord.id.desc())
-    if principal.role == Role.RESIDENT:
-        if volunteer_id is not None and volunteer_id != principal.member_id:
-            raise NotFound("member not found")
-        volunteer_id = principal.member_id
-    else:
-        community_id = principal.listing_community(community_id)
-    for column, value in (
-        (ServiceRecord.community_id, community_id),
+    if principal.role == Role.RESIDENT and volunteer_id not in (None, principal.member_id):
+        raise NotFound("member not found")
+    filters = given(
         (ServiceRecord.station_id, station_id),
         (ServiceRecord.volunteer_id, volunteer_id),
         (ServiceRecord.status, status),
         (ServiceRecord.late_entry, late_entry),
         (ServiceRecord.needs_admin, needs_admin),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    return session.scalars(query.limit(limit).offset(offset)).all()
+    )
+    own = ServiceRecord.volunteer_id == principal.member_id
+    return community_page(
+        session, principal, ServiceRecord, *filters, community_id=community_id, own=own, limit=limit, before=before
+    )
 
 
 def approve_service_record(

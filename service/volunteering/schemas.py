@@ -20,13 +20,6 @@ class NoNulSchema(Schema):
         return data
 
 
-class PagedQuerySchema(Schema):
-    """limit/offset paging for the earning lists (the offset is bounded: a huge one overflowed the database)."""
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
-
-
 class ActivityCreateSchema(NoNulSchema):
     name = text(100)
     name_en = text(100, required=False, min_length=0)
@@ -129,7 +122,7 @@ class RecordReasonSchema(NoNulSchema):
     reason = text(500)
 
 
-class ServiceRecordQuerySchema(PagedQuerySchema):
+class ServiceRecordQuerySchema(PageQuerySchema):
     community_id = query_id()
     station_id = query_id()
     volunteer_id = query_id()

@@ -269,7 +269,16 @@ def test_star_thresholds_come_from_configuration(world, desk):
 
 @pytest.mark.parametrize("path", ["/api/v1/service-records", "/api/v1/conduct-awards", "/api/v1/service-redemptions",
                                   "/api/v1/hour-transfers"])
-def test_a_huge_page_offset_is_a_clear_error_not_a_database_overflow(world, desk, path):
-    response = desk.admin.get(f"{path}?offset={10**23}")
+def test_the_earning_lists_page_by_id_and_refuse_a_huge_cursor(world, desk, path):
+    response = desk.admin.get(f"{path}?before={10**23}")
     assert response.status_code == 422 and response.json["error"]["code"] == "validation_error", response.json
-    assert desk.admin.get(f"{path}?offset=5&limit=10").status_code == 200
+    assert desk.admin.get(f"{path}?before=5&limit=10").status_code == 200
+    assert desk.admin.get(f"{path}?offset=5").status_code == 422  # one way of paging: by id
+
+
+def test_service_records_page_newest_first_by_the_last_id_seen(world, desk):
+    ids = [log(desk, at(days, 1), at(days, 2))["id"] for days in (3, 2, 1)]
+    first = desk.admin.get(f"/api/v1/service-records?volunteer_id={desk.member.id}&limit=2").json
+    assert [r["id"] for r in first] == ids[:0:-1]
+    rest = desk.admin.get(f"/api/v1/service-records?volunteer_id={desk.member.id}&limit=2&before={first[-1]['id']}").json
+    assert [r["id"] for r in rest] == [ids[0]]
