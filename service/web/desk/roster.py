@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 
 from ...auth.access import access
 from ...extensions import db
-from ...volunteering.operations import list_activities, local_today
+from ...localtime import today as local_today
+from ...volunteering.operations import list_activities
 from ...volunteering.sign_in_sheets import create_batch
 from ..core import bp, principal
 from ..forms import PROBLEMS, FormInvalid, failed, form_page, form_values

@@ -16,7 +16,7 @@ from ledger.models import Account, Entry, Transaction
 from service.community.models import Community
 from service.conduct import disclosure
 from service.extensions import db
-from service.jobs.runs import local_midnight_utc
+from service.localtime import midnight_utc as local_midnight_utc
 from service.market.models import Refund
 from tests.service.volunteering.support import at, build_desk, record_body
 from tests.web.pages import stocked_shop
