@@ -5,7 +5,7 @@ A round trip is one statement sent to the database (``before_cursor_execute``; a
 is one), a BEGIN (SQLAlchemy's ``begin`` event: psycopg sends ``BEGIN`` before the first statement
 of a transaction), a COMMIT or a ROLLBACK. A transaction still open when the response is made
 (a read-only request) is rolled back when the session closes after the response; it is counted
-as one more round trip in advance.
+as one more round trip in advance. An autocommit connection sends no BEGIN, COMMIT or ROLLBACK.
 """
 
 from __future__ import annotations
@@ -23,12 +23,19 @@ def _bump(*_args, **_kwargs):
     _count["n"] += 1
 
 
+def _bump_unless_autocommit(connection, *_args, **_kwargs):
+    # An autocommit connection (read-only requests on PostgreSQL) sends no BEGIN/COMMIT/ROLLBACK.
+    if not getattr(connection.connection.dbapi_connection, "autocommit", False):
+        _count["n"] += 1
+
+
 def create_app() -> Flask:
     app = create_service_app()
     with app.app_context():
         engine = db.engine
-    for name in ("before_cursor_execute", "begin", "commit", "rollback"):
-        event.listen(engine, name, _bump)
+    event.listen(engine, "before_cursor_execute", _bump)
+    for name in ("begin", "commit", "rollback"):
+        event.listen(engine, name, _bump_unless_autocommit)
 
     @app.before_request
     def _reset():
@@ -36,7 +43,11 @@ def create_app() -> Flask:
 
     @app.after_request
     def _report(response):
-        pending = 1 if "db_session" in g and g.db_session.in_transaction() else 0
+        session = g.get("db_session")
+        pending = 0
+        if session is not None and session.in_transaction():
+            dbapi = session.connection().connection.dbapi_connection
+            pending = 0 if getattr(dbapi, "autocommit", False) else 1
         response.headers["X-SQL-Round-Trips"] = str(_count["n"] + pending)
         return response
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-PG_DB = "greencoin_httpbench"
+PG_DB = os.environ.get("GREENCOIN_HTTPBENCH_DB", "greencoin_httpbench")
 URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
 HOST = "127.0.0.1"
 KINDS = ("healthz", "balance", "statement", "basket")
@@ -129,8 +129,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": URL, "SECRET_KEY": "bench-" + uuid.uuid4().hex, "PYTHONPATH": str(ROOT),
-           "GREENCOIN_ENV": "development"}  # the development personal-data key is fine for a bench
+    env = {**os.environ, "DATABASE_URL": URL, "PYTHONPATH": str(ROOT),
+           "GREENCOIN_ENV": "development"}  # the keys are this run's own (see main)
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",
@@ -201,19 +201,23 @@ class LockSampler(threading.Thread):
         super().__init__(daemon=True)
         self.active = self.waiting = 0
         self.events: dict[str, int] = {}
+        self.statements: dict[str, int] = {}
         self.stop = threading.Event()
 
     def run(self):
         with psycopg.connect(f"host={HOST} port=5432 user=postgres dbname={PG_DB}", autocommit=True) as conn:
             while not self.stop.is_set():
-                for wait_type, wait_event in conn.execute(
-                    "SELECT wait_event_type, wait_event FROM pg_stat_activity "
+                for wait_type, wait_event, query in conn.execute(
+                    "SELECT wait_event_type, wait_event, query FROM pg_stat_activity "
                     "WHERE datname = %s AND state = 'active' AND pid <> pg_backend_pid()", (PG_DB,)
                 ):
                     self.active += 1
                     if wait_type == "Lock":
                         self.waiting += 1
                         self.events[wait_event] = self.events.get(wait_event, 0) + 1
+                        # Which statement waits: the row it wants is the one that statement writes.
+                        words = " ".join((query or "").split()[:3])
+                        self.statements[words] = self.statements.get(words, 0) + 1
                 time.sleep(0.01)
 
 
@@ -316,6 +320,7 @@ def run_point(port, kind, data, clients, requests, server, pg) -> dict:
         "sql_round_trips_max": max(trips) if trips else None,
         "lock_wait_share": round(sampler.waiting / sampler.active, 3) if sampler.active else None,
         "lock_wait_events": sampler.events,
+        "lock_waits_by_statement": dict(sorted(sampler.statements.items(), key=lambda kv: -kv[1])[:4]),
         "active_backend_samples": sampler.active,
     }
 
@@ -330,6 +335,9 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=6, help="months of demo history")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
+    # Production settings need real secrets: one pair for this run, shared by setup and server.
+    os.environ.setdefault("SECRET_KEY", "bench-secret-" + uuid.uuid4().hex)
+    os.environ.setdefault("GREENCOIN_PII_KEY", "bench-pii-" + uuid.uuid4().hex)
     kinds = [k for k in args.kinds.split(",") if k in KINDS]
 
     started = time.perf_counter()

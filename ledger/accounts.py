@@ -16,8 +16,10 @@ from .settled import settled_ids
 
 log = logging.getLogger(__name__)
 
-# Which account types are unlimited system accounts (no stored balance, may go negative).
-SYSTEM_TYPES = {AccountType.ISSUANCE, AccountType.EXPIRY_SINK}
+# Untracked system accounts: no stored balance (checkpoints plus later entries), so no row that every
+# posting locks. Issuance may go negative (the amount in circulation); a sink and a supermarket till
+# only receive, and a refund returns at most what its basket paid into the till.
+SYSTEM_TYPES = {AccountType.ISSUANCE, AccountType.EXPIRY_SINK, AccountType.SUPERMARKET_TILL}
 
 
 def account_code(type_: AccountType, owner_id: int, unit: Unit) -> str:
@@ -34,8 +36,9 @@ def open_account(
 ) -> Account:
     """Return the account of this type, owner and unit, creating it if needed.
 
-    Wallets, tills and provider accounts keep a stored balance and may not go negative. Issuance
-    (may go negative: that is the amount in circulation) and sinks are untracked system accounts.
+    Wallets and provider accounts keep a stored balance and may not go negative. Issuance (may go
+    negative: that is the amount in circulation), sinks and supermarket tills are untracked system
+    accounts: every basket pays into its supermarket's till, which must not be one hot row.
     """
     code = account_code(type, owner_id, unit)
     existing = session.scalars(select(Account).where(Account.code == code)).first()

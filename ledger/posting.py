@@ -9,8 +9,11 @@ Concurrency design (PostgreSQL, READ COMMITTED; SQLite serialises writers with B
    RETURNING`` in ascending account id, a stable lock order (no deadlock between opposing
    transfers). No read-modify-write, so no lost update, and ``FOR UPDATE`` (a no-op on SQLite) is
    never relied on.
-3. Untracked system accounts get entries only, no row lock: awards from one issuance account run
-   in parallel.
+3. Untracked system accounts get entries only, no row lock: awards from one issuance account and
+   baskets into one supermarket till run in parallel.
+4. On PostgreSQL a posting with at most one tracked account (an award, a basket, a refund) is one
+   statement (data-modifying CTEs, same order: key, balance, entries); more tracked accounts take
+   one statement each in id order.
 
 A refused posting raises before commit; the caller's unit of work rolls back, so it leaves no trace.
 """
@@ -26,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import JSON, Engine, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -42,7 +45,7 @@ from .errors import (
     TransactionNotFound,
     UnknownAccount,
 )
-from .models import Account, Entry, Transaction, utcnow
+from .models import Account, Entry, Transaction, UTCDateTime, utcnow
 
 MAX_AMOUNT = 10**12  # far above any real balance, far below BIGINT overflow when summed
 MAX_KEY_LENGTH = 200
@@ -81,6 +84,13 @@ _shapes: WeakKeyDictionary[Engine, dict[int, AccountShape]] = WeakKeyDictionary(
 _MAX_CACHED = 500_000
 
 
+def remember_shapes(session: Session, shapes: Sequence[AccountShape]) -> None:
+    """Cache account shapes a caller has just read anyway (saves ``post`` its look-up)."""
+    cache = _shapes.setdefault(session.get_bind(), {})
+    if len(cache) < _MAX_CACHED:
+        cache.update((shape.id, shape) for shape in shapes)
+
+
 def _account_shapes(session: Session, ids: Sequence[int]) -> dict[int, AccountShape]:
     cache = _shapes.setdefault(session.get_bind(), {})
     found = {i: cache[i] for i in ids if i in cache}
@@ -116,6 +126,37 @@ _INSERT_TRANSACTION = {
     name: module.insert(Transaction.__table__).on_conflict_do_nothing().returning(Transaction.__table__.c.id)
     for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+
+
+_TRANSACTION_COLUMNS = (
+    "idempotency_key, request_hash, kind, community_id, memo, actor_id, location, details, reverses_id, "
+    "related_id, created_at, content_hash"
+)
+_pg_one_statement: dict[int, object] = {}
+
+
+def _pg_posting_statement(lines: int):
+    """PostgreSQL: the whole posting of at most one tracked account as ONE statement (data-modifying
+    CTEs): the transaction row (claiming the key, ``ON CONFLICT DO NOTHING``), the conditional
+    balance update (only if the row was inserted) and every entry. A refused balance update leaves
+    that entry's ``balance_after`` NULL; the caller raises and its unit of work rolls back."""
+    statement = _pg_one_statement.get(lines)
+    if statement is None:
+        rows = ", ".join(f"(CAST(:a{i} AS BIGINT), CAST(:u{i} AS VARCHAR), CAST(:m{i} AS BIGINT))" for i in range(lines))
+        params = ", ".join(":" + c.strip() for c in _TRANSACTION_COLUMNS.split(","))
+        statement = text(
+            f"WITH tx AS (INSERT INTO ledger_transactions ({_TRANSACTION_COLUMNS}) VALUES ({params}) "
+            "ON CONFLICT DO NOTHING RETURNING id), "
+            "bal AS (UPDATE ledger_accounts SET balance = balance + :delta, version = version + 1 "
+            "WHERE id = :tracked AND EXISTS (SELECT 1 FROM tx) AND (allow_negative OR balance + :delta >= 0) "
+            "RETURNING id, balance, version) "
+            "INSERT INTO ledger_entries (transaction_id, account_id, unit, amount, balance_after, account_version) "
+            "SELECT tx.id, v.account_id, v.unit, v.amount, bal.balance, bal.version "
+            f"FROM tx CROSS JOIN (VALUES {rows}) AS v(account_id, unit, amount) LEFT JOIN bal ON bal.id = v.account_id "
+            "RETURNING transaction_id, account_id, balance_after, account_version"
+        ).bindparams(bindparam("details", type_=JSON()), bindparam("created_at", type_=UTCDateTime()))
+        _pg_one_statement[lines] = statement
+    return statement
 
 
 def _sync_loaded_account(session: Session, account_id: int, balance: int, version: int) -> None:
@@ -237,42 +278,33 @@ def post(
     )
     session.flush()  # pending ORM rows of the caller first, as session.execute would autoflush
     connection = session.connection()
-    tx_id = connection.execute(
-        _INSERT_TRANSACTION[connection.dialect.name],
-        {
-            "idempotency_key": idempotency_key,
-            "request_hash": digest,
-            "kind": kind,
-            "community_id": community_id,
-            "memo": memo,
-            "actor_id": actor_id,
-            "location": location,
-            "details": details,
-            "reverses_id": reverses_id,
-            "related_id": related_id,
-            "created_at": created_at,
-            "content_hash": chash,
-        },
-    ).scalar()
+    row = {
+        "idempotency_key": idempotency_key,
+        "request_hash": digest,
+        "kind": kind,
+        "community_id": community_id,
+        "memo": memo,
+        "actor_id": actor_id,
+        "location": location,
+        "details": details,
+        "reverses_id": reverses_id,
+        "related_id": related_id,
+        "created_at": created_at,
+        "content_hash": chash,
+    }
+    tracked = [ln for ln in lines if shapes[ln.account_id].track_balance]
+    if connection.dialect.name == "postgresql" and len(tracked) <= 1:
+        return _post_in_one_statement(session, connection, row, lines, tracked, shapes, digest, reverses_id)
+    tx_id = connection.execute(_INSERT_TRANSACTION[connection.dialect.name], row).scalar()
     if tx_id is None:
         return _replay(session, idempotency_key, digest, reverses_id)
 
     balances: dict[int, int] = {}
     versions: dict[int, int] = {}
-    for line in sorted(lines, key=lambda ln: ln.account_id):
-        shape = shapes[line.account_id]
-        if not shape.track_balance:
-            continue
+    for line in sorted(tracked, key=lambda ln: ln.account_id):
         row = connection.execute(_UPDATE_BALANCE, {"account_id": line.account_id, "delta": line.amount}).first()
         if row is None:
-            available = session.scalar(select(Account.balance).where(Account.id == line.account_id))
-            raise InsufficientBalance(
-                "insufficient balance",
-                account_id=line.account_id,
-                unit=shape.unit,
-                balance=available,
-                requested=-line.amount,
-            )
+            _refuse_overdraft(session, line, shapes[line.account_id])
         balances[line.account_id], versions[line.account_id] = row
         _sync_loaded_account(session, line.account_id, *row)
 
@@ -291,6 +323,35 @@ def post(
         ],
     )
     return Posted(tx_id, False, balances)
+
+
+def _post_in_one_statement(session, connection, row, lines, tracked, shapes, digest, reverses_id) -> Posted:
+    params = dict(row, tracked=tracked[0].account_id if tracked else None, delta=tracked[0].amount if tracked else 0)
+    for i, ln in enumerate(lines):
+        params[f"a{i}"], params[f"u{i}"], params[f"m{i}"] = ln.account_id, shapes[ln.account_id].unit, ln.amount
+    written = connection.execute(_pg_posting_statement(len(lines)), params).all()
+    if not written:
+        return _replay(session, row["idempotency_key"], digest, reverses_id)
+    balances = {}
+    if tracked:
+        line = tracked[0]
+        _tx_id, _account, balance, version = next(w for w in written if w[1] == line.account_id)
+        if balance is None:
+            _refuse_overdraft(session, line, shapes[line.account_id])
+        balances[line.account_id] = balance
+        _sync_loaded_account(session, line.account_id, balance, version)
+    return Posted(written[0][0], False, balances)
+
+
+def _refuse_overdraft(session: Session, line: Line, shape: AccountShape):
+    available = session.scalar(select(Account.balance).where(Account.id == line.account_id))
+    raise InsufficientBalance(
+        "insufficient balance",
+        account_id=line.account_id,
+        unit=shape.unit,
+        balance=available,
+        requested=-line.amount,
+    )
 
 
 def _replay(session: Session, idempotency_key: str, digest: str, reverses_id: int | None) -> Posted:

@@ -11,11 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from flask import jsonify, request
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ledger import RetryableConflict
 from ledger.chain import canonical_json
 from ledger.models import Base, UTCDateTime, utcnow
 
@@ -40,6 +44,52 @@ class IdempotentRequest(Base):
     response_body: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+_table = IdempotentRequest.__table__
+# Claim the key first, in one statement: a concurrent duplicate waits on the unique key, finds it
+# taken once the first commits, and replays its response.
+_CLAIM = {
+    name: dialect.insert(_table)
+    .values(
+        principal=bindparam("principal"), key=bindparam("key"), request_hash=bindparam("request_hash"),
+        staff_id=bindparam("staff_id"), created_at=bindparam("created_at"),
+    )
+    .on_conflict_do_nothing()
+    .returning(_table.c.principal)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_SEEN = select(_table.c.request_hash, _table.c.response_status, _table.c.response_body).where(
+    _table.c.principal == bindparam("principal"), _table.c.key == bindparam("key")
+)
+
+
+@dataclass
+class _Answer:
+    """The response of the claimed request, written once: by ``run_once`` after the work, or by the
+    work itself inside its own last statement (``answer_statement``)."""
+
+    principal: str
+    key: str
+    written: bool = False
+
+    def statement(self, body: dict, status: int):
+        self.written = True
+        return (
+            update(_table)
+            .where(_table.c.principal == self.principal, _table.c.key == self.key)
+            .values(response_status=status, response_body=body)
+        )
+
+
+_current: ContextVar[_Answer | None] = ContextVar("idempotent_answer", default=None)
+
+
+def answer_statement(body: dict, status: int):
+    """For a hot path that writes its last rows in one statement: the UPDATE that stores the
+    response of the request being run (None outside ``run_once``); ``run_once`` then skips its own."""
+    answer = _current.get()
+    return answer.statement(body, status) if answer is not None else None
 
 
 def request_key() -> str:
@@ -76,18 +126,29 @@ def run_once(
     Shared by the API (``Idempotency-Key`` header) and the pages (a per-form key)."""
 
     def attempt(session: Session):
-        seen = session.get(IdempotentRequest, (principal_key, key))
-        if seen is not None:
+        connection = session.connection()
+        claimed = connection.execute(
+            _CLAIM[connection.dialect.name],
+            {"principal": principal_key, "key": key, "request_hash": request_digest, "staff_id": staff_id,
+             "created_at": utcnow()},
+        ).first()
+        if claimed is None:  # seen before (a concurrent first claim made us wait for its commit)
+            seen = connection.execute(_SEEN, {"principal": principal_key, "key": key}).first()
+            if seen is None:
+                raise RetryableConflict("the first request with this key is still being decided")
             if seen.request_hash != request_digest:
                 raise Conflict(
                     "this Idempotency-Key was already used with a different request", code="idempotency_conflict"
                 )
             return seen.response_body, seen.response_status, True
-        claim = IdempotentRequest(principal=principal_key, key=key, request_hash=request_digest, staff_id=staff_id)
-        session.add(claim)
-        session.flush()
-        body, status = work(session)
-        claim.response_body, claim.response_status = body, status
+        answer = _Answer(principal_key, key)
+        token = _current.set(answer)
+        try:
+            body, status = work(session)
+        finally:
+            _current.reset(token)
+        if not answer.written:
+            session.execute(answer.statement(body, status))
         return body, status, False
 
     return db.run(attempt)

@@ -176,8 +176,14 @@ class Redemptions(MethodView):
         key = ledger_key_for_request()
 
         def work(session):
-            redemption = operations.redeem(session, principal, idempotency_key=key, **data)
-            return MarketRedemptionSchema().dump(redemption), 201
+            answered = {}
+
+            def respond(redemption):  # stored for replays in the basket's own last statement
+                answered["body"] = MarketRedemptionSchema().dump(redemption)
+                return answered["body"], 201
+
+            redemption = operations.redeem(session, principal, idempotency_key=key, respond=respond, **data)
+            return answered.get("body") or MarketRedemptionSchema().dump(redemption), 201
 
         return idempotent(data, work)
 

@@ -151,7 +151,7 @@ def receive_stock(
     if not lines:
         raise Invalid("a stock receipt needs at least one line", code="empty_receipt")
     refuse_duplicates(lines)
-    resolved = resolve_products(session, supermarket, lines)
+    resolved = resolve_products(session, supermarket.id, lines)
     problems = [problem for _product, problem in resolved if problem]
     if problems:
         raise Invalid("the stock receipt names products that are not in this supermarket", code="receipt_refused", lines=problems)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..community.models import Supermarket
 from ..errors import Invalid
 from .models import Product
 
@@ -44,7 +43,7 @@ def problem(index: int, line: dict, code: str, message: str, product: Product | 
     }
 
 
-def resolve_products(session: Session, supermarket: Supermarket, lines: list[dict]) -> list[tuple[Product | None, dict | None]]:
+def resolve_products(session: Session, supermarket_id: int, lines: list[dict]) -> list[tuple[Product | None, dict | None]]:
     """For each line, its product in this supermarket, or a problem saying why there is none."""
     skus = [ln["sku"] for ln in lines if ln.get("sku")]
     ids = [ln["product_id"] for ln in lines if ln.get("product_id")]
@@ -53,7 +52,7 @@ def resolve_products(session: Session, supermarket: Supermarket, lines: list[dic
         p.sku: p
         for p in session.scalars(
             select(Product)
-            .where(Product.supermarket_id == supermarket.id, Product.sku.in_(skus))
+            .where(Product.supermarket_id == supermarket_id, Product.sku.in_(skus))
             .execution_options(**fresh)
         )
     } if skus else {}
@@ -76,7 +75,7 @@ def resolve_products(session: Session, supermarket: Supermarket, lines: list[dic
             if product is None:
                 resolved.append((None, problem(index, line, "unknown_product", "no such product")))
                 continue
-            if product.supermarket_id != supermarket.id:
+            if product.supermarket_id != supermarket_id:
                 resolved.append(
                     (None, problem(index, line, "wrong_supermarket", "this product belongs to another supermarket"))
                 )

@@ -8,9 +8,8 @@ succeeds only while the product is active and has enough stock, so stock never g
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
 
-from sqlalchemy import insert
+from sqlalchemy import case, insert, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Product, StockMovement
@@ -18,25 +17,28 @@ from .models import Product, StockMovement
 _products = Product.__table__
 
 
-class Taken(NamedTuple):
-    """A product's row as a decrement left it: what a basket line records."""
-
-    stock: int
-    price: int
-    sku: str
-    name: str
-    unit: str
-
-
-def take(session: Session, product_id: int, quantity: int) -> Taken | None:
-    """Conditional decrement; None when the product is inactive or has too little stock."""
-    row = session.execute(
+def take(session: Session, supermarket_id: int, lines: list[dict]) -> list:
+    """A basket's stock down in ONE conditional UPDATE: each line (by SKU or product id) loses its
+    quantity if its product is in this supermarket, active and has enough stock. Rows are locked in
+    ascending id first. Returns the rows taken (id, sku, stock after, price, name, unit); a line
+    missing from them was not taken, and the caller refuses the basket (rolling the rest back)."""
+    p = _products.c
+    quantity = case(
+        *[(p.sku == ln["sku"], ln["quantity"]) for ln in lines if ln.get("sku")],
+        *[(p.id == ln["product_id"], ln["quantity"]) for ln in lines if not ln.get("sku")],
+    )
+    named = or_(
+        p.sku.in_([ln["sku"] for ln in lines if ln.get("sku")]),
+        p.id.in_([ln["product_id"] for ln in lines if not ln.get("sku")]),
+    )
+    in_order = select(p.id).where(p.supermarket_id == supermarket_id, named).order_by(p.id).with_for_update()
+    return session.execute(
         _products.update()
-        .where(_products.c.id == product_id, _products.c.active.is_(True), _products.c.stock >= quantity)
-        .values(stock=_products.c.stock - quantity)
-        .returning(_products.c.stock, _products.c.price, _products.c.sku, _products.c.name, _products.c.unit)
-    ).first()
-    return Taken(*row) if row is not None else None
+        .where(p.id.in_(in_order.scalar_subquery()), p.supermarket_id == supermarket_id, named)
+        .where(p.active.is_(True), p.stock >= quantity)
+        .values(stock=p.stock - quantity)
+        .returning(p.id, p.sku, p.stock, p.price, p.name, p.unit)
+    ).all()
 
 
 def put(session: Session, product_id: int, quantity: int) -> int:
@@ -49,8 +51,7 @@ def put(session: Session, product_id: int, quantity: int) -> int:
     ).scalar_one()
 
 
-def record_movements(
-    session: Session,
+def movements(
     *,
     supermarket_id: int,
     reason: str,
@@ -60,11 +61,10 @@ def record_movements(
     redemption_id: int | None = None,
     refund_id: int | None = None,
     stock_take_id: int | None = None,
-) -> None:
-    """The one writer of ``stock_movements``: one multi-row INSERT of (product_id, signed quantity,
+):
+    """The one writer of ``stock_movements``: a multi-row INSERT of (product_id, signed quantity,
     stock after) for a receipt (+), a basket (−), a refund (+) or a stock-take's difference (±)."""
-    session.execute(
-        insert(StockMovement),
+    return insert(StockMovement.__table__).values(
         [
             {
                 "product_id": product_id, "supermarket_id": supermarket_id, "reason": reason,
@@ -73,5 +73,10 @@ def record_movements(
                 "created_at": at,
             }
             for product_id, quantity, stock_after in moved
-        ],
+        ]
     )
+
+
+def record_movements(session: Session, **movement) -> None:
+    """Write the movements (see ``movements``) in the caller's unit of work."""
+    session.execute(movements(**movement))

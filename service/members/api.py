@@ -125,7 +125,7 @@ class MemberBalance(MethodView):
     @blp.response(200, BalanceSchema)
     def get(self, member_id):
         """Coins, time-bank minutes, lifetime volunteer minutes and star rating; O(1) in history."""
-        return operations.member_balance(db.session, _member_in_scope(member_id))
+        return operations.balance_for(db.session, current_principal(), member_id)
 
 
 @blp.route("/members/<int:member_id>/statement")

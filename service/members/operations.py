@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 import ledger
-from ledger import AccountType, Unit
+from ledger import Account, AccountType, Entry, Unit
 
 from ..auth.operations import hash_secret
 from ..community.operations import get_community
-from ..errors import Conflict, Invalid
+from ..errors import Conflict, Invalid, NotFound
 from ..privacy import mask_national_id, national_id_digest, normalise_national_id
 from ..rows import get_row
 from . import stars
@@ -163,20 +163,62 @@ def find_members(
     return session.scalars(query.limit(limit).offset(offset)).all()
 
 
-def member_balance(session: Session, member: Member) -> dict:
-    lifetime = stars.lifetime_minutes(session, member_wallet(session, member, Unit.HOUR).id)
+def _wallet_balance(type_: AccountType, owner, unit: Unit):
+    """The stored balance of the wallet whose owner is the (correlated) ``owner`` column."""
+    code = literal(f"{type_.value}:") + cast(owner, String) + literal(f":{unit.value}")
+    return select(Account.balance).where(Account.code == code).scalar_subquery()
+
+
+def _balances_statement():
+    """ONE query: the member's community and household, the stored balances of their wallets
+    (O(1) in history) and their lifetime minutes. Built once (building and cache-keying a
+    statement per request costs more than running it)."""
+    m = Member.__table__.c
+    hour_code = literal(f"{AccountType.MEMBER_WALLET.value}:") + cast(m.id, String) + literal(f":{Unit.HOUR.value}")
+    hour_wallet = select(Account.id).where(Account.code == hour_code).scalar_subquery()
+    lifetime = stars.lifetime_hour_entries(
+        func.coalesce(func.sum(Entry.amount), 0), wallet_id=hour_wallet
+    ).scalar_subquery()
+    return select(
+        m.id, m.community_id, m.household_id,
+        _wallet_balance(AccountType.MEMBER_WALLET, m.id, Unit.COIN),
+        _wallet_balance(AccountType.MEMBER_WALLET, m.id, Unit.HOUR),
+        _wallet_balance(AccountType.HOUSEHOLD_WALLET, m.household_id, Unit.COIN),
+        lifetime,
+    ).where(m.id == bindparam("member_id"))
+
+
+_BALANCES = _balances_statement()
+
+
+def _balances(session: Session, member_id: int):
+    return session.execute(_BALANCES, {"member_id": member_id}).first()
+
+
+def _balance_view(row) -> dict:
+    member_id, _community_id, household_id, coins, hours, household_coins, lifetime = row
     return {
-        "member_id": member.id,
-        "coins": ledger.balance(session, member_wallet(session, member, Unit.COIN).id),
-        "hours_minutes": ledger.balance(session, member_wallet(session, member, Unit.HOUR).id),
-        "lifetime_hours_minutes": lifetime,
-        "star": stars.star_for(lifetime),
-        "household_coins": (
-            ledger.balance(session, household_wallet(session, get_household(session, member.household_id)).id)
-            if member.household_id
-            else None
-        ),
+        "member_id": member_id,
+        "coins": int(coins or 0),
+        "hours_minutes": int(hours or 0),
+        "lifetime_hours_minutes": int(lifetime),
+        "star": stars.star_for(int(lifetime)),
+        "household_coins": int(household_coins or 0) if household_id else None,
     }
+
+
+def member_balance(session: Session, member: Member) -> dict:
+    """Coins, hours, lifetime hours, star and household coins, in one query."""
+    return _balance_view(_balances(session, member.id))
+
+
+def balance_for(session: Session, principal, member_id: int) -> dict:
+    """A member's balance for a caller who may see them (404 otherwise), in one query."""
+    row = _balances(session, member_id)
+    if row is None:
+        raise NotFound("member not found")
+    principal.require_member(row[0], row[1])
+    return _balance_view(row)
 
 
 def member_statement(session: Session, member: Member, *, unit: str | None, limit: int, before: int | None):
