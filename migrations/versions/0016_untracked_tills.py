@@ -1,14 +1,14 @@
 """Supermarket tills become untracked system accounts (entries plus checkpoints, like issuance):
 every basket of a supermarket paid into one stored balance, one row lock all baskets queued on.
 
-Revision ID: 0011_untracked_tills
-Revises: 0010_office_jobs
+Revision ID: 0016_untracked_tills
+Revises: 0015_sign_in
 """
 
 from alembic import op
 
-revision = "0011_untracked_tills"
-down_revision = "0010_office_jobs"
+revision = "0016_untracked_tills"
+down_revision = "0015_sign_in"
 branch_labels = None
 depends_on = None
 
