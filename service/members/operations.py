@@ -175,10 +175,12 @@ def _balances_statement():
     statement per request costs more than running it)."""
     m = Member.__table__.c
     hour_code = literal(f"{AccountType.MEMBER_WALLET.value}:") + cast(m.id, String) + literal(f":{Unit.HOUR.value}")
-    hour_wallet = select(Account.id).where(Account.code == hour_code).scalar_subquery()
-    lifetime = stars.lifetime_hour_entries(
-        func.coalesce(func.sum(Entry.amount), 0), wallet_id=hour_wallet
-    ).scalar_subquery()
+    # Every member's lifetime entries, narrowed to this member's HOUR wallet by its (indexed) code.
+    lifetime = (
+        stars.lifetime_hour_entries(func.coalesce(func.sum(Entry.amount), 0))
+        .where(Account.code == hour_code)
+        .scalar_subquery()
+    )
     return select(
         m.id, m.community_id, m.household_id,
         _wallet_balance(AccountType.MEMBER_WALLET, m.id, Unit.COIN),
