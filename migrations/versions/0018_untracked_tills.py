@@ -1,14 +1,14 @@
 """Supermarket tills become untracked system accounts (entries plus checkpoints, like issuance):
 every basket of a supermarket paid into one stored balance, one row lock all baskets queued on.
 
-Revision ID: 0016_untracked_tills
-Revises: 0015_sign_in
+Revision ID: 0018_untracked_tills
+Revises: 0017_stock_takes_price_changes
 """
 
 from alembic import op
 
-revision = "0016_untracked_tills"
-down_revision = "0015_sign_in"
+revision = "0018_untracked_tills"
+down_revision = "0017_stock_takes_price_changes"
 branch_labels = None
 depends_on = None
 
