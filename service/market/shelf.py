@@ -40,7 +40,7 @@ def take_stock(
     if not lines:
         raise Invalid("a stock-take needs at least one line", code="empty_stock_take")
     refuse_duplicates(lines)
-    resolved = resolve_products(session, supermarket, lines)
+    resolved = resolve_products(session, supermarket.id, lines)
     problems = [problem for _product, problem in resolved if problem]
     if problems:
         raise Invalid("the stock-take names products that are not in this supermarket", code="stock_take_refused",
