@@ -1,14 +1,14 @@
 """Supermarket tills become untracked system accounts (entries plus checkpoints, like issuance):
 every basket of a supermarket paid into one stored balance, one row lock all baskets queued on.
 
-Revision ID: 0019_untracked_tills
-Revises: 0018_flag_service_records
+Revision ID: 0020_untracked_tills
+Revises: 0019_chain_in_sql
 """
 
 from alembic import op
 
-revision = "0019_untracked_tills"
-down_revision = "0018_flag_service_records"
+revision = "0020_untracked_tills"
+down_revision = "0019_chain_in_sql"
 branch_labels = None
 depends_on = None
 
