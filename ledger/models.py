@@ -84,6 +84,7 @@ class AccountType(StrEnum):
     SUPERMARKET_TILL = "supermarket_till"
     SERVICE_PROVIDER = "service_provider"
     EXPIRY_SINK = "expiry_sink"
+    RESERVATION_HOLD = "reservation_hold"  # a member's coins held for goods reserved online
 
 
 class Account(Base):

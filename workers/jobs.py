@@ -22,6 +22,7 @@ from service.conduct import operations as conduct
 from service.disputes import operations as disputes
 from service.jobs import reconciliation, runs
 from service.members import stars
+from service.reservations import operations as reservations
 from service.volunteering import fraud
 
 from .runtime import JobContext, job_context
@@ -156,6 +157,14 @@ def apply_price_changes(business_date: str | None = None) -> list[dict]:
         "price_changes", business_date,
         lambda ctx, s, run, day: {"applied": shelf.apply_due_price_changes(s, day + dt.timedelta(days=1))},
         every_date=False,
+    )
+
+
+def lapse_reservations(business_date: str | None = None) -> list[dict]:
+    """Reservations not picked up by their deadline give their coins and stock back."""
+    return _nightly(
+        "reservation_lapse", business_date,
+        lambda ctx, s, run, day: {"lapsed": reservations.lapse_due(s, utcnow())}, every_date=False,
     )
 
 

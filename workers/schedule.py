@@ -44,6 +44,7 @@ SCHEDULE = [
     Scheduled("notice_period", jobs.credit_notice_period_awards, NIGHTLY_QUEUE, cron="5 18 * * *"),
     Scheduled("coin_expiry", jobs.expire_coins, NIGHTLY_QUEUE, cron="10 18 * * *"),
     Scheduled("dispute_deadlines", jobs.escalate_disputes, NIGHTLY_QUEUE, cron="15 18 * * *"),
+    Scheduled("reservation_lapse", jobs.lapse_reservations, NIGHTLY_QUEUE, cron="17 18 * * *"),
     Scheduled("star_tiers", jobs.apply_star_tiers, NIGHTLY_QUEUE, cron="20 18 * * *"),
     Scheduled("merkle_blocks", jobs.build_merkle_blocks, NIGHTLY_QUEUE, cron="25 18 * * *"),
     Scheduled("disclosure", jobs.publish_disclosures, NIGHTLY_QUEUE, cron="30 18 * * *"),

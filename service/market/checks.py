@@ -12,6 +12,13 @@ from ledger.verify import Discrepancy
 
 from .models import Product, Redemption, RedemptionLine, Refund, RefundLine, StockMovement
 
+# Stock leaves the shelf by a basket, an online reservation (预约) or a stock-take's loss; it comes in
+# by a receipt, a refund, a reservation's release (picked up, lapsed or cancelled) or a stock-take's find.
+# A stock-take (盘点) posts its differences as damaged / expired / lost (out) or found (in).
+STOCK_TAKE_REASONS = ["damaged", "expired", "lost", "found"]
+OUT_REASONS = ["redemption", "reservation", "damaged", "expired", "lost"]
+IN_REASONS = ["receipt", "refund", "release", "found"]
+
 
 def stock_discrepancies(session: Session) -> list[Discrepancy]:
     """Each product's stored stock equals the sum of its movements (receipts − redemptions + refunds),
@@ -32,11 +39,11 @@ def stock_discrepancies(session: Session) -> list[Discrepancy]:
     ]
     wrong_sign = session.execute(
         select(StockMovement.id, StockMovement.reason, StockMovement.quantity).where(
-            ((StockMovement.reason.in_(["redemption", "damaged", "expired", "lost"])) & (StockMovement.quantity > 0))
-            | ((StockMovement.reason.in_(["receipt", "refund", "found"])) & (StockMovement.quantity < 0))
-            | StockMovement.reason.not_in(["receipt", "redemption", "refund", "damaged", "expired", "lost", "found"])
+            ((StockMovement.reason.in_(OUT_REASONS)) & (StockMovement.quantity > 0))
+            | ((StockMovement.reason.in_(IN_REASONS)) & (StockMovement.quantity < 0))
+            | StockMovement.reason.not_in(OUT_REASONS + IN_REASONS)
             # a stock-take's difference belongs to its stock-take
-            | (StockMovement.reason.in_(["damaged", "expired", "lost", "found"]) & StockMovement.stock_take_id.is_(None))
+            | (StockMovement.reason.in_(STOCK_TAKE_REASONS) & StockMovement.stock_take_id.is_(None))
         )
     ).all()
     found += [Discrepancy("stock_movement_sign", f"stock_movement:{i}", reason, int(q)) for i, reason, q in wrong_sign]

@@ -14,10 +14,10 @@ from .forms import new_form_key
 # The pages, by audience: anyone (public), the resident (me), the station desk, the counter, the office.
 PAGE_MODULES = (
     "public.auth", "public.certificates", "public.proofs",
-    "me.home", "me.statement", "me.card", "me.family", "me.certificates", "me.disputes",
+    "me.home", "me.statement", "me.card", "me.family", "me.certificates", "me.disputes", "me.reservations",
     "desk.members", "desk.accounts", "desk.hours", "desk.sheets", "desk.roster", "desk.review", "desk.conduct",
     "desk.disputes",
-    "counter.basket", "counter.refunds", "counter.shift",
+    "counter.basket", "counter.refunds", "counter.shift", "counter.pickup",
     "office.community", "office.catalogue", "office.disclosure", "office.checks", "office.records", "office.households",
     "office.audit", "office.shelf",
 )

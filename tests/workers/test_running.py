@@ -60,6 +60,7 @@ def test_in_process_schedule_seals_and_runs_every_nightly_job_without_redis(app,
         "star_tiers": "succeeded", "disclosure": "succeeded", "fraud_scan": "succeeded",
         "reconciliation": "succeeded", "dispute_deadlines": "succeeded", "merkle_blocks": "succeeded",
         "price_changes": "succeeded",
+        "reservation_lapse": "succeeded",
     }
     assert scheduler.runs["seal_chain"] >= 1 and scheduler.runs["reconciliation_full"] == 0
 
