@@ -16,10 +16,11 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger import chain
+from ledger import chain, merkle
 from ledger.models import utcnow
 
 from ..community.models import Community, Supermarket
+from ..disputes.models import Dispute  # the table only: disputes' operations depend on conduct
 from ..errors import Invalid, NotFound
 from ..jobs.models import JobRun
 from ..localtime import date_of, midnight_utc
@@ -161,6 +162,27 @@ def _flags(session: Session, community_id: int, start: dt.datetime, end: dt.date
     ]
 
 
+def _escalated_disputes(session: Session, community_id: int, end: dt.datetime, timezone: str) -> list[dict]:
+    """Residents' disputes still unanswered after their deadline when the month ended (异议逾期未答复):
+    the notice board lists them, with the masked name, so the supervisors and the public see them."""
+    rows = session.execute(
+        select(Dispute, Member.name)
+        .join(Member, Member.id == Dispute.member_id)
+        .where(
+            Dispute.community_id == community_id,
+            Dispute.escalated_at < end,
+            (Dispute.resolved_at.is_(None)) | (Dispute.resolved_at >= end),
+        )
+        .order_by(Dispute.id)
+    ).all()
+    return [
+        {"dispute_id": d.id, "name": mask_name(name), "kind": d.transaction_kind,
+         "opened_on": _local_date(d.opened_at, timezone).isoformat(),
+         "due_on": _local_date(d.answer_due_at, timezone).isoformat()}
+        for d, name in rows
+    ]
+
+
 def build(session: Session, community: Community, month: str, timezone: str) -> dict:
     first, after = parse_month(month)
     start, end = midnight_utc(first, timezone), midnight_utc(after, timezone)
@@ -228,7 +250,15 @@ def build(session: Session, community: Community, month: str, timezone: str) -> 
         "notice": notice_period(community, after),
         "objection_contact": community.objection_contact,
         "chain_head": {"seq": head.seq, "hash": head.chain_hash},
+        # the Merkle head residents verify their statements against (docs/statement-proofs.md)
+        "statement_head": _statement_head(session),
+        "escalated_disputes": _escalated_disputes(session, community.id, end, timezone),
     }
+
+
+def _statement_head(session: Session) -> dict | None:
+    block = merkle.latest_block(session)
+    return {"block": block.number, "hash": block.block_hash} if block else None
 
 
 # The notice board shows the sheet at least this many days (公示期), longer when the community's

@@ -68,7 +68,11 @@ th{background:#eee}td.n{text-align:right}.head{display:flex;gap:1em;align-items:
 {% for f in b.flags %}<tr><td>{{ f.flag_id }}</td><td>{{ f.award_id }}</td><td>{{ f.flagged_on }}</td><td>{{ f.reason }}</td>
 <td>{{ f.status }}</td><td>{{ f.resolved_on or "" }}</td><td>{{ f.resolution_note or "" }}</td></tr>{% endfor %}</table>{% endif %}
 <p class="sub" data-testid="objections">{{ _('Objections: %(contact)s', contact=b.objection_contact or _('the village supervision committee')) }}</p>
+{% if b.escalated_disputes %}<h2>{{ _('Disputes not answered in time') }}</h2>
+<table data-testid="escalated-disputes"><tr><th>#</th><th>{{ _('Resident') }}</th><th>{{ _('Line') }}</th><th>{{ _('Sent') }}</th><th>{{ _('answer due') }}</th></tr>
+{% for d in b.escalated_disputes %}<tr><td>{{ d.dispute_id }}</td><td>{{ d.name }}</td><td>{{ labels.get(d.kind, d.kind) }}</td><td>{{ d.opened_on }}</td><td>{{ d.due_on }}</td></tr>{% endfor %}</table>{% endif %}
 {% if b.chain_head %}<div class="head" data-testid="chain-head">{{ qr|safe }}<div>{{ _('Published chain head') }}: #{{ b.chain_head.seq }}<br><code>{{ b.chain_head.hash }}</code></div></div>{% endif %}
+{% if b.statement_head %}<div class="head" data-testid="statement-head">{{ statement_qr|safe }}<div>{{ _('Statements are checked against') }}: {{ _('block') }} {{ b.statement_head.block }}<br><code>{{ b.statement_head.hash }}</code><br>{{ _('Check yours at /verify-statement') }}</div></div>{% endif %}
 </body></html>"""
 
 
@@ -81,5 +85,11 @@ def as_html(body: dict, generated_at: dt.datetime | None, timezone: str) -> str:
     generated = generated_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if generated_at else "—"
     head = body.get("chain_head")
     qr = segno.make(f"greencoin:chain-head:{head['seq']}:{head['hash']}", error="m").svg_inline(scale=4) if head else ""
+    proofs = body.get("statement_head")
+    statement_qr = (
+        segno.make(f"greencoin:statement-head:{proofs['block']}:{proofs['hash']}", error="m").svg_inline(scale=4)
+        if proofs else ""
+    )
     lang = "en" if str(get_locale() or "zh").startswith("en") else "zh-CN"
-    return render_template_string(SHEET, b=body, labels={k: str(v) for k, v in SHEET_KINDS.items()}, generated=generated, qr=qr, lang=lang)
+    return render_template_string(SHEET, b=body, labels={k: str(v) for k, v in SHEET_KINDS.items()}, generated=generated, qr=qr,
+                                  statement_qr=statement_qr, lang=lang)

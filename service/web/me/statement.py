@@ -37,6 +37,8 @@ TITLES = {
     "coin_expiry": _l("Annual coin clearing"),
     "adjustment": _l("Correction by the office"),
     "opening_balance": _l("Opening balance"),
+    "reservation_hold": _l("Coins held for a reservation"),
+    "reservation_release": _l("Coins back from a reservation"),
 }
 
 RELATIONS = {
@@ -61,7 +63,10 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
     """What each line says, in the reader's language, from the line's structured details."""
     award_ids = {ln.details.get("award_id") for ln in lines if ln.details.get("award_id")}
     awards = {a.id: a for a in session.scalars(select(ConductAward).where(ConductAward.id.in_(award_ids)))} if award_ids else {}
-    member_ids = {ln.details.get(k) for ln in lines for k in ("from_member_id", "to_member_id") if ln.details.get(k)}
+    member_ids = {
+        ln.details.get(k) for ln in lines for k in ("from_member_id", "to_member_id", "acted_by_member_id")
+        if ln.details.get(k)
+    }
     members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(member_ids)))} if member_ids else {}
     shop_ids = {ln.details.get("supermarket_id") for ln in lines if ln.details.get("supermarket_id")}
     shops = dict(session.execute(select(Supermarket.id, Supermarket.name).where(Supermarket.id.in_(shop_ids))).all()) if shop_ids else {}
@@ -97,6 +102,9 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
             detail = _("Coins not spent by the end of the year")
         elif kind == "adjustment":
             detail = d.get("reason", "")
+        helper = members.get(d.get("acted_by_member_id"))
+        if helper is not None:  # a helper (代办) acted for the resident: the statement says who
+            detail = " · ".join(x for x in (detail, _("done by %(name)s for you", name=mask_name(helper.name))) if x)
         if reversal:
             title = _("Cancelled: %(what)s", what=title)
             detail = d.get("reason") or detail

@@ -124,3 +124,26 @@ def test_hostile_dispute_input_is_a_4xx_and_writes_nothing(scheme):
         response = scheme["resident"].post("/api/v1/disputes", json=body)
         assert 400 <= response.status_code < 500, (body, response.status_code)
     assert scheme["resident"].get("/api/v1/disputes").json == []
+
+
+def test_an_escalated_dispute_is_on_the_disclosure_until_answered(app, scheme):
+    from service.community.models import Community
+    from service.conduct.disclosure import build
+
+    dispute = _dispute(scheme).json
+    with app.app_context():
+        from service.disputes.models import Dispute
+
+        db.run(lambda s: s.get(Dispute, dispute["id"]).__setattr__(
+            "answer_due_at", ledger.utcnow() - dt.timedelta(hours=1)))
+        assert db.run(lambda s: escalate_overdue(s, ledger.utcnow())) == 1
+        month = ledger.utcnow().astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m")
+
+        def sheet(s):
+            return build(s, s.get(Community, scheme["community"].id), month, app.config["TIMEZONE"])
+
+        listed = db.run(sheet)["escalated_disputes"]
+        assert [(d["dispute_id"], d["name"], d["kind"]) for d in listed] == [(dispute["id"], "张*丰", "adjustment")]
+    scheme["admin"].post(f"/api/v1/disputes/{dispute['id']}/resolve", json={"outcome": "keep", "note": "核实"})
+    with app.app_context():
+        assert db.run(sheet)["escalated_disputes"] == []

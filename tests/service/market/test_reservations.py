@@ -139,7 +139,8 @@ def test_a_lapse_racing_a_pickup_settles_exactly_once(pg_app, pg_shop):  # noqa:
                 return db.run(lambda s: operations.lapse_due(s, ledger.utcnow() + dt.timedelta(seconds=1)))
 
         with ThreadPoolExecutor(max_workers=2) as pool:
-            picked, lapsed = pool.submit(pickup).result(), pool.submit(lapse).result()
+            futures = pool.submit(pickup), pool.submit(lapse)
+            picked, lapsed = (f.result() for f in futures)
         assert (picked == 200) != (lapsed == 1), (picked, lapsed)
     assert shop.world._run(lambda s: operations.held_coins(s, s.merge(shop.member))) == 0
     _sound(shop)
