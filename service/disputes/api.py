@@ -2,6 +2,7 @@
 
 from flask.views import MethodView
 
+from .. import flows
 from ..auth.access import EVERYONE, access, current_principal
 from ..auth.models import Role
 from ..blueprint import Blueprint
@@ -59,7 +60,7 @@ class DisputeResolution(MethodView):
         principal = current_principal()
         return idempotent(
             {"dispute_id": dispute_id, **data},
-            lambda s: (DisputeSchema().dump(operations.resolve_dispute(s, principal, dispute_id, **data)), 200),
+            lambda s: (DisputeSchema().dump(flows.resolve_dispute(s, principal, dispute_id, **data)), 200),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,16 +15,11 @@ from ledger import Unit
 from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..auth.models import Role
-from ..bookkeeping.operations import reverse_adjustment
-from ..conduct.models import ConductAward
-from ..conduct.operations import reverse_award
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..listing import community_page, given
 from ..members.models import Member
 from ..members.operations import get_household, get_member, household_wallet, member_wallet
 from ..rows import get_row
-from ..volunteering.models import ServiceRecord
-from ..volunteering.operations import reverse_service_record
 from .models import (
     DEFAULT_ANSWER_DAYS,
     DEFAULT_WINDOW_DAYS,
@@ -135,36 +131,16 @@ def list_disputes(
     )
 
 
-def _correct(session: Session, principal: Principal, dispute: Dispute, note: str) -> int:
-    """Reverse the disputed line through the normal path of what it came from; the reversal's id."""
-    tx_id, reason = dispute.transaction_id, f"异议 dispute #{dispute.id}: {note}"
-    if dispute.transaction_kind == "volunteer_hours":
-        record = session.scalars(select(ServiceRecord).where(ServiceRecord.transaction_id == tx_id)).first()
-        if record is not None:
-            return reverse_service_record(session, principal, record.id, reason=reason).reversal_transaction_id
-    elif dispute.transaction_kind in ("conduct_award", "conduct_deduction"):
-        award = session.scalars(select(ConductAward).where(ConductAward.transaction_id == tx_id)).first()
-        if award is not None:
-            return reverse_award(session, principal, award.id, reason).reversal_transaction_id
-    elif dispute.transaction_kind in ("adjustment", "opening_balance"):
-        posted = reverse_adjustment(
-            session, principal, transaction_id=tx_id, reason=reason, idempotency_key=f"dispute:{dispute.id}:correct"
-        )
-        return posted.transaction_id
-    raise Conflict(
-        "this kind of line is corrected where it was made (a refund at the counter, a new posting at the "
-        "desk); then keep the dispute with a note saying what was done",
-        code="not_correctable_here", kind=dispute.transaction_kind,
-    )
-
-
 def resolve_dispute(
     session: Session, principal: Principal, dispute_id: int, *, outcome: str, note: str,
+    correct: Callable[[Session, Principal, Dispute, str], int] | None = None,
     now: dt.datetime | None = None,
 ) -> Dispute:
     """Answer a dispute: ``keep`` the line with a reason, or ``correct`` it by a reversal.
 
-    Station staff and administrators answer open disputes; once escalated, only an administrator."""
+    Station staff and administrators answer open disputes; once escalated, only an administrator.
+    ``correct`` reverses the line through the domain it came from and returns the reversal's id;
+    that step spans domains, so it lives in ``service.flows`` (``flows.resolve_dispute``)."""
     dispute = get_dispute(session, principal, dispute_id, lock=True)
     principal.require_writer_in(dispute.community_id)
     if dispute.status not in UNRESOLVED:
@@ -175,7 +151,9 @@ def resolve_dispute(
         raise Forbidden("an escalated dispute is answered by an administrator", code="escalated")
     before = {"status": dispute.status}
     if outcome == "correct":
-        dispute.correction_transaction_id = _correct(session, principal, dispute, note)
+        if correct is None:
+            raise Conflict("corrections go through flows.resolve_dispute", code="not_correctable_here")
+        dispute.correction_transaction_id = correct(session, principal, dispute, note)
         dispute.status = DisputeStatus.CORRECTED.value
     else:
         dispute.status = DisputeStatus.KEPT.value

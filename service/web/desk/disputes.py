@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
+from ... import flows
 from ...auth.access import access
 from ...auth.models import Role
-from ...disputes.operations import list_disputes, resolve_dispute
+from ...disputes.operations import list_disputes
 from ...disputes.schemas import DisputeResolveSchema
 from ...extensions import db
 from ..core import bp, principal
@@ -26,7 +27,7 @@ def desk_disputes():
         try:
             dispute_id = request.form.get("dispute_id", type=int)
             data = load_form(DisputeResolveSchema())
-            once({"dispute_id": dispute_id, **data}, lambda s: {"id": resolve_dispute(s, who, dispute_id, **data).id})
+            once({"dispute_id": dispute_id, **data}, lambda s: {"id": flows.resolve_dispute(s, who, dispute_id, **data).id})
             flash(_("The answer was saved."), "ok")
             return redirect(url_for("web.desk_disputes"))
         except PROBLEMS as exc:
