@@ -1,7 +1,7 @@
 """reservations: reserve online, pick up at the counter
 
-Revision ID: 0020_reservations
-Revises: 0019_chain_in_sql
+Revision ID: 0021_reservations
+Revises: 0020_untracked_tills
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import ledger.models  # noqa: F401  (UTCDateTime and BigId render through it)
 
-revision = "0020_reservations"
-down_revision = "0019_chain_in_sql"
+revision = "0021_reservations"
+down_revision = "0020_untracked_tills"
 branch_labels = None
 depends_on = None
 
