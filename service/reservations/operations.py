@@ -64,7 +64,7 @@ def reserve(
     if supermarket.community_id != member.community_id or not supermarket.active:
         raise NotFound("supermarket not found")
     refuse_duplicates(lines)
-    resolved = resolve_products(session, supermarket, lines)
+    resolved = resolve_products(session, supermarket.id, lines)
     problems = [found for _product, found in resolved if found]
     if problems:
         raise Invalid("some lines cannot be reserved", code="reservation_refused", lines=problems)
@@ -75,21 +75,20 @@ def reserve(
     )
     session.add(reservation)
     session.flush()
-    taken, refused = [], []
-    for index in sorted(range(len(lines)), key=lambda i: products[i].id):  # the counter's lock order
-        row = stock.take(session, products[index].id, lines[index]["quantity"])
-        if row is None:
-            refused.append(problem(index, lines[index], "out_of_stock", "not enough in stock or not on sale",
-                                   products[index], available=products[index].stock))
-        else:
-            taken.append((index, row))
+    wanted = [{"product_id": product.id, "quantity": line["quantity"]} for product, line in zip(products, lines, strict=True)]
+    rows = {row.id: row for row in stock.take(session, supermarket.id, wanted)}  # one UPDATE, id order
+    refused = [
+        problem(index, line, "out_of_stock", "not enough in stock or not on sale", product, available=product.stock)
+        for index, (product, line) in enumerate(zip(products, lines, strict=True)) if product.id not in rows
+    ]
     if refused:
         raise Conflict("some lines cannot be reserved", code="reservation_refused", lines=refused)
+    taken = [(i, rows[product.id]) for i, product in enumerate(products)]
     total = sum(row.price * lines[i]["quantity"] for i, row in taken)
     session.add_all(
         ReservationLine(reservation_id=reservation.id, product_id=products[i].id, name=row.name,
                         quantity=lines[i]["quantity"], unit_price=row.price)
-        for i, row in sorted(taken)
+        for i, row in taken
     )
     wallet, hold = member_wallet(session, member, Unit.COIN), hold_account(session, member)
     posted = ledger.post(
