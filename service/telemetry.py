@@ -28,7 +28,14 @@ access_log = structlog.get_logger("greencoin.access")
 
 
 def current_request_id() -> str | None:
-    return g.get("request_id") if has_request_context() else None
+    """The request's id, made on first use: an error raised by an earlier ``before_request`` hook (a
+    413 for a body over the limit) still carries one in its body and header."""
+    if not has_request_context():
+        return None
+    if "request_id" not in g:
+        given = request.headers.get(HEADER, "")
+        g.request_id = given if VALID_ID.fullmatch(given) else uuid.uuid4().hex
+    return g.request_id
 
 
 def _request_context(_logger, _method, event: dict) -> dict:
@@ -87,13 +94,12 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _request_id():
-        given = request.headers.get(HEADER, "")
-        g.request_id = given if VALID_ID.fullmatch(given) else uuid.uuid4().hex
+        current_request_id()
         g.request_started = time.perf_counter()
 
     @app.after_request
     def _return_and_log(response):
-        request_id = g.get("request_id")
+        request_id = current_request_id()
         if request_id:
             response.headers[HEADER] = request_id
         if "request_started" in g and not request.path.startswith("/static/"):

@@ -62,10 +62,14 @@ def _placeholder_url(rule) -> str:
     """The rule's URL with every argument filled in with a value its converter accepts."""
     from werkzeug.routing.converters import AnyConverter, NumberConverter
 
+    from service.openapi import MonthConverter
+
     url = rule.rule
     for arg, converter in rule._converters.items():
         if isinstance(converter, AnyConverter):
             value = sorted(converter.items)[0]
+        elif isinstance(converter, MonthConverter):
+            value = "2026-11"  # the documented {month} pattern
         else:
             value = "1" if isinstance(converter, NumberConverter) else "x"
         url = re.sub(rf"<(?:[^:<>]+:)?{arg}>", value, url)

@@ -92,7 +92,8 @@ def test_the_nightly_run_is_the_daily_part_of_the_one_schedule_in_its_order():
     from workers.schedule import nightly
 
     assert [item.name for item in nightly()] == [
-        "price_changes", "system_checkpoints", "notice_period", "coin_expiry", "dispute_deadlines", "star_tiers", "merkle_blocks",
+        "price_changes", "system_checkpoints", "notice_period", "coin_expiry", "dispute_deadlines", "reservation_lapse",
+        "star_tiers", "merkle_blocks",
         "disclosure", "fraud_scan", "reconciliation",
     ]  # not the 15-second sealer, not the weekly full reconciliation
 

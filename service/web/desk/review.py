@@ -131,10 +131,12 @@ def desk_approved():
                 exc, short_of=_("The volunteer has already used these hours or coins, so they cannot be taken back.")
             )
     station_id = who.station_id if who.role == Role.STATION_STAFF else None
-    page = max(0, request.args.get("page", 0, type=int))
+    before = request.args.get("before", type=int)  # keyset paging: the last id of the page before
+    if before is not None and before < 1:
+        before = None
     records = list_service_records(
         db.session, who, community_id=desk_community_id(), station_id=station_id, status="approved",
-        limit=PAGE + 1, offset=page * PAGE,
+        limit=PAGE + 1, before=before,
     )
     more, records = len(records) > PAGE, records[:PAGE]
     return form_page(
@@ -143,7 +145,7 @@ def desk_approved():
         records=records,
         staff=staff_names([r.recorded_by for r in records] + [r.verified_by for r in records]),
         volunteers=member_names(r.volunteer_id for r in records),
-        page=page,
+        before=before,
         more=more,
         error=error,
         field_errors=field_errors,
