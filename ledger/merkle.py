@@ -15,6 +15,7 @@ specifies the statement format with test vectors; ``verify_statement`` is the re
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Sequence
@@ -169,15 +170,23 @@ def proofs_for(session: Session, transaction_ids: Sequence[int]) -> dict[int, Li
         ).all()
     )
     proofs: dict[int, LineProof] = {}
+    if not links:
+        return proofs
+    # the blocks that cover these links, in one read (a statement may have thousands of lines)
+    blocks = {
+        b.number: b
+        for b in session.scalars(
+            select(MerkleBlock)
+            .where(MerkleBlock.last_seq >= min(links.values()), MerkleBlock.first_seq <= max(links.values()))
+            .order_by(MerkleBlock.number)
+        )
+    }
+    starts = sorted((b.first_seq, b.number) for b in blocks.values())
     by_block: dict[int, list[int]] = {}
-    blocks = {}
     for tx_id, seq in links.items():
-        block = session.scalars(
-            select(MerkleBlock).where(MerkleBlock.first_seq <= seq, MerkleBlock.last_seq >= seq)
-        ).first()
-        if block is not None:
-            blocks[block.number] = block
-            by_block.setdefault(block.number, []).append(tx_id)
+        index = bisect.bisect_right(starts, (seq, float("inf"))) - 1
+        if index >= 0 and blocks[starts[index][1]].last_seq >= seq:
+            by_block.setdefault(starts[index][1], []).append(tx_id)
     for number, tx_ids in by_block.items():
         block = blocks[number]
         leaves = _block_leaves(session, block.first_seq, block.last_seq)

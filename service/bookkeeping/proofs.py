@@ -8,6 +8,8 @@ to the newest block (the head). ``ledger.merkle.verify_statement`` (and the brow
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,7 +50,7 @@ def statement_document(session: Session, member: Member) -> dict:
             "version": entry.account_version,
             "balance_after": entry.balance_after,
             "kind": tx.kind,
-            "at": tx.created_at.astimezone(ledger.utcnow().tzinfo).isoformat(timespec="microseconds"),
+            "at": tx.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),  # as in the content
             "canonical": canonical_text(tx, all_entries[tx.id]),
             "proof": {"block": proof.block, "index": proof.index, "path": proof.path} if proof else None,
         })

@@ -22,6 +22,7 @@ from ..market.models import Product
 from ..market.scope import get_supermarket
 from ..members.models import Member
 from ..members.operations import get_member, member_wallet
+from ..rows import get_row
 from .models import DEFAULT_HOLD_DAYS, Reservation, ReservationLine, ReservationStatus
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L: read aloud or typed at the counter
@@ -133,8 +134,10 @@ def _release(session: Session, reservation: Reservation, status: ReservationStat
     session.flush()
 
 
-def _locked(session: Session, **where) -> Reservation:
-    query = select(Reservation).filter_by(**where).with_for_update().execution_options(populate_existing=True)
+def _locked_by_code(session: Session, code: str) -> Reservation:
+    query = select(Reservation).where(Reservation.code == code).with_for_update().execution_options(
+        populate_existing=True
+    )
     reservation = session.scalars(query).first()
     if reservation is None:
         raise NotFound("reservation not found")
@@ -152,7 +155,7 @@ def pick_up(session: Session, principal: Principal, *, code: str, now: dt.dateti
     """The cashier scans the code: the hold is released and the goods redeemed as an ordinary basket,
     in this one unit of work. Returns (reservation, redemption)."""
     now = now or ledger.utcnow()
-    reservation = _locked(session, code=code.strip().upper())
+    reservation = _locked_by_code(session, code.strip().upper())
     principal.require_supermarket(reservation.supermarket_id, reservation.community_id)
     _still_held(reservation, now)
     _release(session, reservation, ReservationStatus.PICKED_UP, now)
@@ -168,7 +171,7 @@ def pick_up(session: Session, principal: Principal, *, code: str, now: dt.dateti
 
 def cancel(session: Session, principal: Principal, reservation_id: int, now: dt.datetime | None = None) -> Reservation:
     now = now or ledger.utcnow()
-    reservation = _locked(session, id=reservation_id)
+    reservation = get_row(session, Reservation, reservation_id, what="reservation", lock=True)
     if principal.role != Role.RESIDENT or principal.member_id != reservation.member_id:
         raise NotFound("reservation not found")
     if reservation.status != ReservationStatus.HELD.value:
@@ -187,7 +190,7 @@ def lapse_due(session: Session, now: dt.datetime, *, member_id: int | None = Non
         query = query.where(Reservation.member_id == member_id)
     lapsed = 0
     for reservation_id in session.scalars(query).all():
-        reservation = _locked(session, id=reservation_id)
+        reservation = get_row(session, Reservation, reservation_id, what="reservation", lock=True)
         if reservation.status == ReservationStatus.HELD.value and reservation.deadline < now:
             _release(session, reservation, ReservationStatus.LAPSED, now)
             lapsed += 1
