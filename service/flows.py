@@ -14,8 +14,9 @@ from .auth.access import Principal
 from .bookkeeping.operations import reverse_adjustment
 from .community.models import Community
 from .community.operations import create_community
+from .conduct.indicators import seed_default_indicators
 from .conduct.models import ConductAward
-from .conduct.operations import reverse_award, seed_default_indicators
+from .conduct.operations import reverse_award
 from .disputes import operations as disputes
 from .disputes.models import Dispute
 from .errors import Conflict

@@ -11,7 +11,7 @@ from ..community.operations import get_community
 from ..errors import ApiErrorSchema
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent
-from . import disclosure, operations, supervision
+from . import budgets, disclosure, indicators, operations, supervision
 from .models import IssuanceBudget
 from .schemas import (
     AwardCreateSchema,
@@ -46,7 +46,7 @@ class IndicatorCategories(MethodView):
     @blp.response(200, IndicatorCategorySchema(many=True))
     def get(self):
         """The default categories: 平安建设, 环境卫生, 社会公益, 邻里关系, 家庭和睦, 孝老爱亲, 移风易俗."""
-        return [{"code": c, "name": n, "name_en": e} for c, n, e in operations.DEFAULT_CATEGORIES]
+        return [{"code": c, "name": n, "name_en": e} for c, n, e in indicators.DEFAULT_CATEGORIES]
 
 
 @blp.route("/indicators")
@@ -56,14 +56,14 @@ class Indicators(MethodView):
     @blp.response(200, IndicatorSchema(many=True))
     def get(self, query):
         """A community's indicators (residents see their own community's)."""
-        return operations.list_indicators(db.session, current_principal(), **query)
+        return indicators.list_indicators(db.session, current_principal(), **query)
 
     @access(Role.ADMIN)
     @blp.arguments(IndicatorCreateSchema)
     @blp.response(201, IndicatorSchema)
     def post(self, data):
         principal = current_principal()
-        return db.run(lambda s: operations.create_indicator(s, principal, **data))
+        return db.run(lambda s: indicators.create_indicator(s, principal, **data))
 
 
 @blp.route("/indicators/defaults")
@@ -75,7 +75,7 @@ class IndicatorDefaults(MethodView):
         """Give a community the default example indicators (does nothing if it has indicators)."""
         principal = current_principal()
         principal.require_admin_of(data["community_id"])
-        return db.run(lambda s: operations.seed_default_indicators(s, data["community_id"]))
+        return db.run(lambda s: indicators.seed_default_indicators(s, data["community_id"]))
 
 
 @blp.route("/indicators/<int:indicator_id>")
@@ -83,7 +83,7 @@ class IndicatorById(MethodView):
     @access(*EVERYONE)
     @blp.response(200, IndicatorSchema)
     def get(self, indicator_id):
-        return operations.get_indicator(db.session, current_principal(), indicator_id)
+        return indicators.get_indicator(db.session, current_principal(), indicator_id)
 
     @access(Role.ADMIN)
     @blp.arguments(IndicatorUpdateSchema)
@@ -91,7 +91,7 @@ class IndicatorById(MethodView):
     def patch(self, changes, indicator_id):
         """Change points, cap, names or retire it; past awards keep the points they were made with."""
         principal = current_principal()
-        return db.run(lambda s: operations.update_indicator(s, principal, indicator_id, changes))
+        return db.run(lambda s: indicators.update_indicator(s, principal, indicator_id, changes))
 
 
 @blp.route("/conduct-awards")
@@ -153,7 +153,7 @@ class IssuanceBudgets(MethodView):
     @blp.response(200, BudgetSchema(many=True))
     def get(self, query):
         """Budgets with the bonus points used so far (积分总额控制)."""
-        return operations.list_budgets(db.session, current_principal(), query.get("community_id"))
+        return budgets.list_budgets(db.session, current_principal(), query.get("community_id"))
 
     @access(Role.ADMIN)
     @blp.arguments(BudgetCreateSchema)
@@ -161,7 +161,7 @@ class IssuanceBudgets(MethodView):
     def post(self, data):
         """Cap the good-conduct coins a community may issue in a period."""
         principal = current_principal()
-        return db.run(lambda s: operations.budget_view(s, operations.create_budget(s, principal, **data)))
+        return db.run(lambda s: budgets.budget_view(s, budgets.create_budget(s, principal, **data)))
 
 
 @blp.route("/issuance-budgets/<int:budget_id>")
@@ -175,7 +175,7 @@ class IssuanceBudgetById(MethodView):
 
             raise NotFound("budget not found")
         current_principal().require_community(budget.community_id, what="budget")
-        return operations.budget_view(db.session, budget)
+        return budgets.budget_view(db.session, budget)
 
 
 def _disclosure(community_id: int, month: str) -> dict:

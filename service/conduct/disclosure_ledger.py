@@ -23,6 +23,8 @@ from ledger.models import Account, Entry, Transaction
 
 from ..members.models import Household, Member
 from ..privacy import mask_name
+from .budgets import budget_used
+from .models import IssuanceBudget
 
 WALLETS = (AccountType.MEMBER_WALLET.value, AccountType.HOUSEHOLD_WALLET.value)
 CONDUCT_KINDS = ("conduct_award", "conduct_deduction")
@@ -165,9 +167,6 @@ def issuance(session: Session, community_id: int, first: dt.date, after: dt.date
              end: dt.datetime) -> dict:
     """Coins and minutes issued in the month (drawn from the community's issuance accounts, net of
     what came back to them), and the good-conduct budget whose period covers the month."""
-    from .models import IssuanceBudget
-    from .operations import budget_used
-
     issued = dict(session.execute(
         select(Entry.unit, func.coalesce(func.sum(Entry.amount), 0))
         .join(Account, Account.id == Entry.account_id)

@@ -1,4 +1,6 @@
-"""Indicators, awards and deductions, monthly caps, issuance budgets and the public notice period."""
+"""Awards and deductions (奖励与扣分): monthly caps, the budget check and the public notice period.
+
+Indicators live in ``indicators.py``, issuance budgets in ``budgets.py``."""
 
 from __future__ import annotations
 
@@ -19,184 +21,11 @@ from ..localtime import today as local_today
 from ..members.lifecycle import require_active
 from ..members.operations import get_household, get_member, household_wallet, member_wallet
 from ..rows import get_row
-from .models import AwardStatus, Beneficiary, ConductAward, Indicator, IssuanceBudget
-
-# The default categories seen in the field (SPEC §2 "Good conduct"): code, 中文, English.
-DEFAULT_CATEGORIES = [
-    ("public_safety", "平安建设", "Public safety"),
-    ("environment", "环境卫生", "Environment and hygiene"),
-    ("public_welfare", "社会公益", "Public welfare"),
-    ("neighbourliness", "邻里关系", "Neighbourliness"),
-    ("family_harmony", "家庭和睦", "Family harmony"),
-    ("elder_care", "孝老爱亲", "Caring for elders"),
-    ("customs_reform", "移风易俗", "Reforming wasteful customs"),
-]
-
-# Example indicators a new community starts with (code, 名称, name, category, points, beneficiary,
-# monthly cap in points); values follow the schemes in research/domain-rules.md, 1 point = 1 coin.
-DEFAULT_INDICATORS = [
-    ("PS-PATROL", "义务巡逻", "Voluntary patrol", "public_safety", 5, "member", 20),
-    ("PS-REPORT", "举报安全隐患", "Reporting a hazard or crime", "public_safety", 10, "member", 30),
-    ("PS-BRAVE", "见义勇为", "Acting bravely for others", "public_safety", 50, "member", None),
-    ("PS-PACT", "违反村规民约", "Breaking the residents' pact", "public_safety", -50, "household", None),
-    ("EN-TIDY", "家庭六齐", "A tidy household", "environment", 20, "household", 20),
-    ("EN-SORT", "垃圾分类", "Sorting waste", "environment", 2, "household", 30),
-    ("EN-DUMP", "乱倒垃圾", "Dumping rubbish", "environment", -20, "household", None),
-    ("PW-BLOOD", "无偿献血", "Donating blood", "public_welfare", 20, "member", None),
-    ("PW-DONATE", "爱心捐赠", "Charitable donation", "public_welfare", 10, "member", 30),
-    ("NB-MEDIATE", "调解邻里纠纷", "Mediating a neighbours' dispute", "neighbourliness", 10, "member", 30),
-    ("NB-MEETING", "参加村民会议", "Attending a village meeting", "neighbourliness", 2, "member", 4),
-    ("FH-HARMONY", "和睦家庭", "A harmonious family", "family_harmony", 30, "household", 30),
-    ("EC-CARE", "照料孤寡老人", "Caring for a lonely elder", "elder_care", 10, "member", 40),
-    ("EC-NEGLECT", "不履行赡养义务", "Failing to support one's parents", "elder_care", -100, "household", None),
-    ("CR-SIMPLE", "婚事新办丧事简办", "A simple wedding or funeral", "customs_reform", 30, "household", None),
-    ("CR-BANQUET", "违规整酒", "A banned banquet", "customs_reform", -50, "household", None),
-]
+from .budgets import check_budget
+from .indicators import get_indicator
+from .models import AwardStatus, Beneficiary, ConductAward
 
 AWARD_WRITERS = (Role.ADMIN, Role.STATION_STAFF)
-
-
-# --- indicators ---------------------------------------------------------------------------
-
-
-def seed_default_indicators(session: Session, community_id: int) -> list[Indicator]:
-    """Give a community the example indicators, once (a community that has any keeps its own)."""
-    get_community(session, community_id)
-    if session.scalars(select(Indicator.id).where(Indicator.community_id == community_id).limit(1)).first():
-        return []
-    made = [
-        Indicator(
-            community_id=community_id, code=code, name=name, name_en=name_en, category=category,
-            points=points, beneficiary=beneficiary, monthly_cap_points=cap, active=True,
-        )
-        for code, name, name_en, category, points, beneficiary, cap in DEFAULT_INDICATORS
-    ]
-    session.add_all(made)
-    session.flush()
-    return made
-
-
-def get_indicator(session: Session, principal: Principal, indicator_id: int) -> Indicator:
-    indicator = get_row(session, Indicator, indicator_id, what="indicator")
-    principal.require_community(indicator.community_id, what="indicator")
-    return indicator
-
-
-def list_indicators(session: Session, principal: Principal, *, community_id=None, category=None, active=None):
-    community_id = principal.listing_community(community_id)
-    query = select(Indicator).order_by(Indicator.community_id, Indicator.id)
-    for column, value in ((Indicator.community_id, community_id), (Indicator.category, category), (Indicator.active, active)):
-        if value is not None:
-            query = query.where(column == value)
-    return session.scalars(query).all()
-
-
-def create_indicator(session: Session, principal: Principal, *, community_id: int, code: str, **fields) -> Indicator:
-    principal.require_admin_of(community_id)
-    get_community(session, community_id)
-    taken = select(Indicator.id).where(Indicator.community_id == community_id, Indicator.code == code)
-    if session.scalars(taken).first():
-        raise Conflict("the community already has an indicator with this code", code="indicator_code_taken")
-    indicator = Indicator(community_id=community_id, code=code, **fields)
-    session.add(indicator)
-    session.flush()
-    return indicator
-
-
-def update_indicator(session: Session, principal: Principal, indicator_id: int, changes: dict) -> Indicator:
-    """Change an indicator; past awards keep the points they were made with."""
-    indicator = get_indicator(session, principal, indicator_id)
-    principal.require_admin_of(indicator.community_id)
-    for key in ("name", "name_en", "category", "points", "monthly_cap_points", "active", "beneficiary"):
-        if key in changes:
-            setattr(indicator, key, changes[key])
-    session.flush()
-    return indicator
-
-
-# --- budgets ------------------------------------------------------------------------------
-
-
-def budget_used(session: Session, budget: IssuanceBudget) -> int:
-    """Bonus points awarded in the period and not reversed (announced ones included: promised)."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(ConductAward.points), 0)).where(
-                ConductAward.community_id == budget.community_id,
-                ConductAward.points > 0,
-                ConductAward.award_date >= budget.period_start,
-                ConductAward.award_date <= budget.period_end,
-                ConductAward.status != AwardStatus.REVERSED.value,
-            )
-        )
-    )
-
-
-def create_budget(
-    session: Session, principal: Principal, *, community_id: int, period_start: dt.date, period_end: dt.date,
-    coins: int, note: str = "",
-) -> IssuanceBudget:
-    principal.require_admin_of(community_id)
-    get_community(session, community_id)
-    if period_end < period_start:
-        raise Invalid("the period ends before it starts", code="invalid_period")
-    overlapping = select(IssuanceBudget.id).where(
-        IssuanceBudget.community_id == community_id,
-        IssuanceBudget.period_start <= period_end,
-        IssuanceBudget.period_end >= period_start,
-    )
-    if session.scalars(overlapping).first():
-        raise Conflict("another budget covers part of this period", code="budget_period_overlap")
-    budget = IssuanceBudget(
-        community_id=community_id, period_start=period_start, period_end=period_end, coins=coins, note=note,
-        created_by=principal.staff_id,
-    )
-    session.add(budget)
-    session.flush()
-    return budget
-
-
-def list_budgets(session: Session, principal: Principal, community_id: int | None):
-    community_id = principal.listing_community(community_id)
-    query = select(IssuanceBudget).order_by(IssuanceBudget.period_start)
-    if community_id is not None:
-        query = query.where(IssuanceBudget.community_id == community_id)
-    return [budget_view(session, b) for b in session.scalars(query)]
-
-
-def budget_view(session: Session, budget: IssuanceBudget) -> dict:
-    used = budget_used(session, budget)
-    return {
-        "id": budget.id, "community_id": budget.community_id, "period_start": budget.period_start,
-        "period_end": budget.period_end, "coins": budget.coins, "note": budget.note,
-        "used": used, "remaining": budget.coins - used,
-    }
-
-
-def _check_budget(session: Session, community_id: int, day: dt.date, points: int) -> None:
-    # The budget row is locked, so two awards racing for its last coins queue here.
-    budget = session.scalars(
-        select(IssuanceBudget)
-        .where(
-            IssuanceBudget.community_id == community_id,
-            IssuanceBudget.period_start <= day,
-            IssuanceBudget.period_end >= day,
-        )
-        .with_for_update()
-    ).first()
-    if budget is None:
-        return
-    used = budget_used(session, budget)
-    if used + points > budget.coins:
-        raise Conflict(
-            "this award would exceed the community's issuance budget for the period",
-            code="issuance_budget_exceeded",
-            budget=budget.coins, used=used, requested=points, remaining=budget.coins - used,
-            period_start=budget.period_start.isoformat(), period_end=budget.period_end.isoformat(),
-        )
-
-
-# --- awards -------------------------------------------------------------------------------
 
 
 def _wallet_for(session: Session, award: ConductAward) -> ledger.Account:
@@ -305,7 +134,7 @@ def create_award(
                 cap=indicator.monthly_cap_points, given=int(given), points=indicator.points,
             )
     if indicator.points > 0:
-        _check_budget(session, community.id, today, indicator.points)
+        check_budget(session, community.id, today, indicator.points)
     session.add(award)
     session.flush()
     if community.notice_period_days <= 0:

@@ -65,7 +65,8 @@ def give_award(world, community, member, *, code: str, admin_id: int, station=No
     """An award through the conduct operations (the community's example indicators)."""
     from service.auth.access import Principal
     from service.auth.models import Role
-    from service.conduct.operations import create_award, list_indicators, seed_default_indicators
+    from service.conduct.indicators import list_indicators, seed_default_indicators
+    from service.conduct.operations import create_award
 
     def work(s):
         who = Principal(role=Role.ADMIN, staff_id=admin_id, community_id=community.id)

@@ -6,7 +6,8 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from ...auth.access import access
-from ...conduct.operations import create_award, list_awards, list_indicators
+from ...conduct.indicators import list_indicators
+from ...conduct.operations import create_award, list_awards
 from ...conduct.schemas import AwardCreateSchema
 from ...extensions import db
 from ...volunteering.operations import find_volunteer

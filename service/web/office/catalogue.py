@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ...auth.access import access
 from ...community.models import Supermarket
-from ...conduct import operations as conduct
+from ...conduct import budgets, indicators
 from ...conduct.schemas import BudgetCreateSchema, IndicatorCreateSchema
 from ...extensions import db
 from ...market import operations as market
@@ -40,14 +40,14 @@ def admin_indicators():
         who.require_admin_of(community.id)
         try:
             if request.form.get("action") == "seed":
-                db.run(lambda s: conduct.seed_default_indicators(s, community.id))
+                db.run(lambda s: indicators.seed_default_indicators(s, community.id))
             elif request.form.get("action") == "toggle":
                 indicator_id = request.form.get("indicator_id", type=int)
                 active = request.form.get("active") == "1"
-                db.run(lambda s: conduct.update_indicator(s, who, indicator_id, {"active": active}))
+                db.run(lambda s: indicators.update_indicator(s, who, indicator_id, {"active": active}))
             else:
                 data = load_form(IndicatorCreateSchema(), extra={"community_id": community.id})
-                db.run(lambda s: conduct.create_indicator(s, who, **data))
+                db.run(lambda s: indicators.create_indicator(s, who, **data))
             flash(_("Saved."), "ok")
             return redirect(url_for("web.admin_indicators", community=community.id))
         except PROBLEMS as exc:
@@ -56,8 +56,8 @@ def admin_indicators():
         "admin/indicators.html",
         status,
         community=community,
-        indicators=conduct.list_indicators(db.session, who, community_id=community.id),
-        categories=conduct.DEFAULT_CATEGORIES,
+        indicators=indicators.list_indicators(db.session, who, community_id=community.id),
+        categories=indicators.DEFAULT_CATEGORIES,
         error=error,
         field_errors=field_errors,
         values=values,
@@ -123,7 +123,7 @@ def admin_budgets():
         who.require_admin_of(community.id)
         try:
             data = load_form(BudgetCreateSchema(), extra={"community_id": community.id})
-            db.run(lambda s: conduct.create_budget(s, who, **data))
+            db.run(lambda s: budgets.create_budget(s, who, **data))
             flash(_("Saved."), "ok")
             return redirect(url_for("web.admin_budgets", community=community.id))
         except PROBLEMS as exc:
@@ -132,7 +132,7 @@ def admin_budgets():
         "admin/budgets.html",
         status,
         community=community,
-        budgets=conduct.list_budgets(db.session, who, community.id),
+        budgets=budgets.list_budgets(db.session, who, community.id),
         error=error,
         field_errors=field_errors,
         values=values,
