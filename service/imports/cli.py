@@ -28,19 +28,35 @@ def _run_import(path: str, importer, report: str | None) -> None:
             if n % COMMIT_EVERY == 0:
                 session.commit()
         session.commit()
+    report_results(results, report)
+
+
+def report_results(results: list[dict], report: str | None, *, every_row: bool = False) -> None:
+    """Print the counts and the rows with an error (``every_row``: every row), write the CSV report,
+    and exit 1 when a row failed."""
     counts = Counter(r["status"] for r in results)
     click.echo(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "no rows")
     for result in results:
-        if result["status"] == "error":
-            click.echo(f"  row {result['row']}: {result['code']}: {result['message']}", err=True)
+        if every_row or result["status"] == "error":
+            click.echo(_row_line(result), err=result["status"] == "error")
     if report:
-        columns = sorted({key for r in results for key in r})
-        with open(report, "w", encoding="utf-8", newline="") as out:
+        columns = list(dict.fromkeys(key for r in results for key in r))
+        with open(report, "w", encoding="utf-8-sig", newline="") as out:
             writer = csv.DictWriter(out, fieldnames=columns)
             writer.writeheader()
             writer.writerows(results)
     if counts.get("error"):
         sys.exit(1)
+
+
+def _row_line(result: dict) -> str:
+    person = " ".join(str(result[k]) for k in ("volunteer_number", "name") if result.get(k))
+    head = f"  row {result['row']}" + (f" {person}" if person else "")
+    if result["status"] == "error":
+        column = f"column {result['column']}: " if result.get("column") else ""
+        return f"{head}: error: {column}{result['code']}: {result['message']}"
+    extra = ", ".join(f"{k} {result[k]}" for k in ("service_record_id", "record_status", "coins") if result.get(k) is not None)
+    return f"{head}: {result['status']}" + (f" ({extra})" if extra else "")
 
 
 @click.command("import-residents")

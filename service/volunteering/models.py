@@ -118,3 +118,14 @@ class FraudAlert(Base):
     dismissed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     dismissed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     dismissal_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ServiceRecordImport(Base):
+    """A row of ``greencoin import-service-records`` that was imported: the row's keyed digest (never
+    its content), so a re-run of the same file finds the row and creates nothing twice."""
+
+    __tablename__ = "service_record_imports"
+
+    import_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service_record_id: Mapped[int] = mapped_column(ForeignKey("service_records.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

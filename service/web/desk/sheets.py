@@ -1,24 +1,21 @@
-"""Sign-in sheets as stations really have them: CSV saved by any Excel (UTF-8 with or without BOM, or
-GB18030/GBK from Chinese Excel) or an XLSX workbook, dates as Excel writes them (``2026/11/27 8:00``),
-a template to download, and a result per row that names the row, the column, the rule and the person.
-Only reading the file is done here; the rows go to the volunteering domain's ``create_batch``."""
+"""Sign-in sheets at the desk: a template to download, an upload read by the volunteering domain's
+``sheet_files`` (CSV in any Excel encoding or XLSX, Excel's date forms), and a result per row that
+names the row, the column, the rule and the person. The rows go to ``create_batch``."""
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import re
 
 from flask import Response
 from flask_babel import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from ...auth.access import access
 from ...members.models import Member
+from ...volunteering import sheet_files
 from ...volunteering.models import ServiceRecord
-from ...volunteering.sign_in_sheets import parse_sign_in_sheet
 from ..core import bp, error_message
 from ..forms import FormInvalid, field_message
 from . import DESK
@@ -30,69 +27,17 @@ TEMPLATE_EXAMPLE = ["V000100000001", "环境整治", "2026/11/27 8:00", "2026/11
 COLUMN_WORDS = {"volunteer": "志愿者编号", "activity": "活动", "started_at": "开始", "ended_at": "结束",
                 "minutes": "分钟", "evidence": "备注"}
 
-EXCEL_TIME = re.compile(
-    r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(?:[T ]\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?\s*$"
-)
-
-
-def decode(raw: bytes) -> str:
-    """UTF-8 (with or without the BOM Excel writes), else GB18030 (a superset of GBK and GB2312)."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError:
-        raise FormInvalid({"sheet": ["encoding"]}) from None
-
-
-def excel_time(value) -> str:
-    """An ISO local date-time from what Excel gives: a datetime cell, or text like 2026/11/27 8:00."""
-    if isinstance(value, dt.datetime):
-        return value.replace(microsecond=0).isoformat()
-    text = str(value).strip()
-    match = EXCEL_TIME.match(text)
-    if not match:
-        return text
-    year, month, day, hour, minute, second = match.groups()
-    try:
-        moment = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
-    except ValueError:
-        return text
-    return moment.isoformat()
-
-
-def xlsx_rows(raw: bytes) -> list[dict]:
-    try:
-        sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
-    except Exception:  # noqa: BLE001 - any unreadable workbook is the same answer for the person
-        raise FormInvalid({"sheet": ["unreadable"]}) from None
-    lines = sheet.iter_rows(values_only=True)
-    header = next(lines, None) or ()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["" if h is None else str(h) for h in header])
-    for line in lines:
-        if line is None or all(cell in (None, "") for cell in line):
-            continue
-        writer.writerow(["" if c is None else (c.isoformat() if isinstance(c, dt.datetime) else
-                         str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)) for c in line])
-    return parse_sign_in_sheet(out.getvalue())
+# What the person sees for a file that cannot be read at all (the form's field messages).
+UNREADABLE = {"empty": "Missing data for required field.", "encoding": "encoding", "unreadable": "unreadable"}
 
 
 def read_sheet(filename: str, raw: bytes) -> list[dict]:
-    """The rows of an uploaded sheet, with Excel's date forms made ISO."""
-    if not raw.strip():
-        raise FormInvalid({"sheet": ["Missing data for required field."]})
-    rows = xlsx_rows(raw) if raw[:2] == b"PK" or filename.lower().endswith(".xlsx") else parse_sign_in_sheet(decode(raw))
-    for row in rows:
-        for key in ("started_at", "ended_at"):
-            if key in row:
-                row[key] = excel_time(row[key])
-    return rows
+    """The rows of an uploaded sheet (see ``volunteering.sheet_files``), a file that cannot be read
+    reported on the form's ``sheet`` field."""
+    try:
+        return sheet_files.read_sheet(filename, raw)
+    except sheet_files.SheetUnreadable as exc:
+        raise FormInvalid({"sheet": [UNREADABLE[exc.reason]]}) from None
 
 
 def explain(result: dict, raw_row: dict, names: dict) -> dict:
