@@ -308,4 +308,4 @@ class DailyTotalsCsv(MethodView):
         return documents.daily_totals_csv(totals)
 
 
-from . import shelf_api  # noqa: E402,F401  (stock-takes and price changes, on this blueprint)
+from . import shelf_api, shifts_api  # noqa: E402,F401  (stock-takes, price changes, shifts: on this blueprint)

@@ -150,7 +150,15 @@ def close_out_csv(sheet: dict) -> Response:
     rows.append(["total_refunds", sheet["refund_count"], "", "", "", "", "", "", -sheet["coins_refunded"]])
     rows.append(["net", "", sheet["start"].isoformat(), sheet["end"].isoformat(), "", "", "", "", sheet["net_coins"]])
     day = sheet["start"].date().isoformat()
-    return _csv_response(rows, f"close-out-{sheet['supermarket_id']}-{sheet['cashier_id']}-{day}.csv")
+    shift = sheet.get("shift")
+    if shift is None:
+        return _csv_response(rows, f"close-out-{sheet['supermarket_id']}-{sheet['cashier_id']}-{day}.csv")
+    # the shift's from–to, and the slips the cashier declared beside what the books said at closing
+    rows.append(["shift", shift["number"], sheet["start"].isoformat(), sheet["end"].isoformat(), "", "", "", "", ""])
+    if not shift["open"]:
+        for what in ("declared_baskets", "booked_baskets", "declared_refunds", "booked_refunds"):
+            rows.append([what, "", "", "", "", "", shift[what], "", ""])
+    return _csv_response(rows, f"close-out-{shift['number']}.csv")
 
 
 DAILY_COLUMNS = ["date", "redemptions", "coins_taken", "refunds", "coins_refunded", "net_coins", "items_out", "items_returned"]

@@ -253,3 +253,37 @@ class PriceChange(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Shift(Base):
+    """A cashier's shift (班次) at one supermarket: from opening to the close-out (交班).
+
+    Nothing is counted at opening: coins are ledger entries, not cash in a drawer. A basket or refund
+    belongs to the shift when its cashier made it at this supermarket while the shift was open, so the
+    close-out covers exactly the shift. At closing the cashier declares the paper they hold (basket
+    receipts and refund slips) and the books' counts are kept beside them; the row changes once."""
+
+    __tablename__ = "counter_shifts"
+    __table_args__ = (
+        Index("ix_counter_shifts_staff_id_opened_at", "staff_id", "opened_at"),
+        CheckConstraint("declared_baskets >= 0 AND declared_refunds >= 0", name="declared_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    supermarket_id: Mapped[int] = mapped_column(ForeignKey("supermarkets.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    declared_baskets: Mapped[int | None] = mapped_column(Integer)
+    declared_refunds: Mapped[int | None] = mapped_column(Integer)
+    booked_baskets: Mapped[int | None] = mapped_column(Integer)
+    booked_refunds: Mapped[int | None] = mapped_column(Integer)
+    booked_coins_taken: Mapped[int | None] = mapped_column(BigInteger)
+    booked_coins_refunded: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def number(self) -> str:
+        return f"S{self.supermarket_id:04d}-{self.id:06d}"

@@ -54,16 +54,20 @@ def close_out(
     if cashier is None or cashier.community_id not in (None, supermarket.community_id):
         raise NotFound("cashier not found")
     start, end = _period(start, end)
+    return sheet(session, supermarket, cashier, start, end)
+
+
+def sheet(session: Session, supermarket, cashier: Staff, start: dt.datetime, end: dt.datetime | None) -> dict:
+    """The close-out of one cashier's baskets and refunds at one supermarket from ``start`` to ``end``
+    (``None``: still open, up to now)."""
     redemptions = session.scalars(
-        select(Redemption)
+        _within(select(Redemption), Redemption, start, end)
         .where(Redemption.supermarket_id == supermarket.id, Redemption.staff_id == cashier.id)
-        .where(Redemption.created_at >= start, Redemption.created_at < end)
         .order_by(Redemption.id)
     ).all()
     refunds = session.scalars(
-        select(Refund)
+        _within(select(Refund), Refund, start, end)
         .where(Refund.supermarket_id == supermarket.id, Refund.staff_id == cashier.id)
-        .where(Refund.created_at >= start, Refund.created_at < end)
         .order_by(Refund.id)
     ).all()
     goods: dict[tuple[str, str], dict] = {}
@@ -87,7 +91,7 @@ def close_out(
         "cashier_id": cashier.id,
         "cashier": cashier.name,
         "start": local(start),
-        "end": local(end),
+        "end": local(end or utcnow()),
         "redemption_count": len(redemptions),
         "refund_count": len(refunds),
         "coins_taken": coins_taken,
@@ -106,6 +110,11 @@ def close_out(
             for r in refunds
         ],
     }
+
+
+def _within(query, model, start: dt.datetime, end: dt.datetime | None):
+    query = query.where(model.created_at >= start)
+    return query if end is None else query.where(model.created_at < end)
 
 
 def _masked_names(session: Session, member_ids: set[int]) -> dict[int, str]:
