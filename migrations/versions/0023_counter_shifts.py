@@ -1,7 +1,7 @@
 """counter shifts: a cashier opens and closes a shift; the close-out covers it
 
-Revision ID: 0022_counter_shifts
-Revises: 0021_reservations
+Revision ID: 0023_counter_shifts
+Revises: 0022_service_record_imports
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import ledger.models  # noqa: F401  (UTCDateTime and BigId render through it)
 
-revision = "0022_counter_shifts"
-down_revision = "0021_reservations"
+revision = "0023_counter_shifts"
+down_revision = "0022_service_record_imports"
 branch_labels = None
 depends_on = None
 
