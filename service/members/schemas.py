@@ -2,6 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from ..schemas import PageQuerySchema, query_id, ref_id, text
 from .cards import CardCode
+from .phones import MainlandMobile
 
 PHONE = validate.Regexp(r"^\+?\d{5,15}$", error="digits only, 5 to 15")
 PIN = validate.Regexp(r"^\d{4,8}$", error="4 to 8 digits")
@@ -81,7 +82,7 @@ class HouseholdWalletSchema(Schema):
 class MemberCreateSchema(Schema):
     community_id = ref_id(required=True)
     name = text(100)
-    phone = fields.String(validate=PHONE, allow_none=True)
+    phone = MainlandMobile(allow_none=True)
     national_id = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=18))
     household_id = ref_id(allow_none=True)
     birth_date = fields.Date(allow_none=True)
@@ -237,6 +238,6 @@ class MemberUpdateSchema(Schema):
     """Corrections at the desk; the household is changed with ``/households/<id>/members``."""
 
     name = text(100, required=False)
-    phone = fields.String(validate=PHONE, allow_none=True)
+    phone = MainlandMobile(allow_none=True)
     birth_date = fields.Date(allow_none=True)
     national_id = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=18))

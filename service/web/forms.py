@@ -29,6 +29,8 @@ FIELD_MESSAGES = (
     ("Shorter than minimum length", _l("Please fill this in.")),
     ("Must be one of", _l("Please choose one of the options.")),
     ("Field may not be null", _l("Please fill this in.")),
+    ("a mainland mobile number", _l("Enter a mainland mobile number: 11 digits, starting with 13 to 19.")),
+    ("4 to 8 digits", _l("The PIN is 4 to 8 digits.")),
 )
 
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import g, render_template, request
 
 from ...auth.access import access
 from ...community.operations import get_community
 from ...extensions import db
 from ...members.operations import new_pin, register_member
-from ...members.schemas import MemberCreateSchema
 from ...privacy import mask_phone
 from ..core import bp, principal
-from ..forms import PROBLEMS, failed, form_page, load_form, once
+from ..forms import PROBLEMS, failed, form_page, once
 from . import DESK, desk_community_id, search_members
-from .accounts import account_page
+from .member_cards import card_page, registration_context, registration_data
 
 
 @bp.get("/desk")
@@ -33,7 +31,7 @@ def desk_member_search():
     if request.headers.get("HX-Request"):
         return render_template("desk/_member_results.html", members=members, q=q, mask_phone=mask_phone)
     return form_page("desk/members.html", 200, q=q, members=members, mask_phone=mask_phone,
-                     error=None, field_errors={}, values={})
+                     error=None, field_errors={}, values={}, **registration_context())
 
 
 @bp.route("/desk/members", methods=["GET", "POST"])
@@ -44,19 +42,17 @@ def desk_members():
     if request.method == "POST":
         community_id = desk_community_id()
         try:
-            data = load_form(MemberCreateSchema(), extra={"community_id": community_id})
             principal().require_writer_in(community_id)
+            data = registration_data(community_id)
             pin = data.pop("pin", None) or new_pin()
-            shown_pin = pin if "pin" not in request.form or not request.form.get("pin") else None
+            shown_pin = pin if not request.form.get("pin") else None
             body = once(
                 {k: str(v) for k, v in data.items()},
                 lambda s: {"member_id": register_member(s, pin=pin, **data).id},
             )
-            if shown_pin and not g.form_replayed:
-                # On this answer only: a flash would carry the PIN in the (signed, readable) cookie.
-                return account_page(body["member_id"], pin=shown_pin, registered=True)
-            flash(_("Registered."), "ok")
-            return redirect(url_for("web.member_detail", member_id=body["member_id"]))
+            # The card to print at once; a first PIN made here is on this answer only (a flash would
+            # carry it in the signed, readable cookie), and not on a replayed submit.
+            return card_page(body["member_id"], pin=None if g.form_replayed else shown_pin, registered=True)
         except PROBLEMS as exc:
             error, field_errors, values, status = failed(exc)
         values.pop("pin", None)  # never echo a PIN back into the page
@@ -72,4 +68,5 @@ def desk_members():
         error=error,
         field_errors=field_errors,
         values=values,
+        **registration_context(),
     )
