@@ -24,34 +24,20 @@ passed; it fails the run only if it persists: it was already late at the previou
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from prometheus_client import Gauge
-from sqlalchemy import Engine, create_engine, event, func, inspect, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 import ledger
 import ledger.settled
-from ledger import chain
-from ledger.models import Account, ChainLink, Entry, Transaction, utcnow
-from ledger.verify import (
-    Discrepancy,
-    chain_valid,
-    checkpoints_valid,
-    no_negative_wallets,
-    stored_balances,
-    transactions_balanced,
-    units_balanced,
-)
+from ledger.models import utcnow
 
 from . import runs
 from .models import JobRun, Reconciliation, ReconciliationDiscrepancy, RunStatus
+from .verification import Progress, Watermarks, snapshot_session, verify
 
 log = logging.getLogger(__name__)
 
@@ -76,67 +62,6 @@ RECONCILIATION_LATE_TO_SEAL = Gauge(
 RECONCILIATION_OK.set(1)
 
 
-@contextmanager
-def snapshot_session(engine: Engine) -> Iterator[Session]:
-    """A read-only session on one consistent snapshot that does not block writers."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection = connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-            with Session(bind=connection) as session:
-                _take_snapshot(session)
-                yield session
-                session.rollback()
-        return
-    reader = create_engine(engine.url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
-
-    @event.listens_for(reader, "connect")
-    def _connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
-    @event.listens_for(reader, "begin")
-    def _begin(connection):
-        connection.exec_driver_sql("BEGIN")  # deferred: a WAL read snapshot, no write lock
-
-    try:
-        with Session(bind=reader) as session:
-            _take_snapshot(session)
-            yield session
-            session.rollback()
-    finally:
-        reader.dispose()
-
-
-def _take_snapshot(session: Session) -> None:
-    """Start the snapshot now (its first read) and remember when: lateness is judged at this time."""
-    session.info["snapshot_at"] = utcnow()
-    session.execute(select(func.count()).select_from(ChainLink).where(ChainLink.seq < 0))
-
-
-@dataclass
-class Watermarks:
-    transaction_id: int = 0
-    entry_id: int = 0
-    chain_seq: int = 0
-    chain_hash: str = chain.GENESIS_HASH
-
-
-@dataclass
-class Outcome:
-    checks: dict[str, list[Discrepancy]]
-    counts: dict
-    since: Watermarks
-    upto: Watermarks
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def discrepancies(self) -> list[Discrepancy]:
-        return [d for found in self.checks.values() for d in found]
-
-
 def last_passed(session: Session) -> Reconciliation | None:
     return session.scalars(
         select(Reconciliation).where(Reconciliation.status == PASSED).order_by(Reconciliation.id.desc()).limit(1)
@@ -152,158 +77,6 @@ def _settled(engine: Engine) -> ledger.settled.SettledIds | None:
     with engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         return ledger.settled.settled_ids(connection, timeout=SETTLE_WAIT_SECONDS)
-
-
-def _late_to_seal(session: Session, previous: Reconciliation | None) -> tuple[int, int]:
-    """(unsealed for over a minute at this snapshot, of those already late at the previous run)."""
-    as_of = session.info["snapshot_at"]
-    late = chain.unsealed_count(session, older_than=as_of - chain.SEAL_PROMISE)
-    if not late or previous is None or previous.started_at > as_of - chain.SEAL_PROMISE:
-        return late, 0
-    unsealed = (
-        select(func.count())
-        .select_from(Transaction)
-        .outerjoin(ChainLink, ChainLink.transaction_id == Transaction.id)
-        .where(
-            ChainLink.seq.is_(None),
-            Transaction.id <= previous.upto_transaction_id,
-            Transaction.created_at < previous.started_at - chain.SEAL_PROMISE,
-        )
-    )
-    return late, session.scalar(unsealed) or 0
-
-
-def _as_discrepancy(item) -> Discrepancy:
-    if isinstance(item, Discrepancy):
-        return item
-    if isinstance(item, dict):
-        return Discrepancy(item.get("check", "stock"), str(item.get("subject")), item.get("expected"), item.get("actual"))
-    return Discrepancy(
-        getattr(item, "check", "stock"), str(getattr(item, "subject", item)),
-        getattr(item, "expected", None), getattr(item, "actual", None),
-    )
-
-
-def _market_operations():
-    try:
-        return importlib.import_module("service.market.operations")
-    except ModuleNotFoundError:
-        return None
-
-
-def stock_matches_movements(session: Session) -> list[Discrepancy] | None:
-    """Stock = receipts − redemptions + refunds, through the market package; ``None`` if it is absent.
-
-    Uses ``service.market.operations.stock_discrepancies`` when the market domain provides it, else
-    compares each product's stored stock with the sum of its stock movements.
-    """
-    if not inspect(session.connection()).has_table("stock_movements"):
-        return None  # the market domain is not installed in this database
-    provided = getattr(_market_operations(), "stock_discrepancies", None)
-    if provided is not None:
-        return [_as_discrepancy(d) for d in provided(session)]
-    try:
-        models = importlib.import_module("service.market.models")
-    except ModuleNotFoundError:
-        return None
-    product, movement = models.Product, models.StockMovement
-    sums = (
-        select(movement.product_id, func.sum(movement.quantity).label("total"))
-        .group_by(movement.product_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(product.id, product.stock, func.coalesce(sums.c.total, 0)).outerjoin(
-            sums, sums.c.product_id == product.id
-        )
-    ).all()
-    return [
-        Discrepancy("stock", f"product:{pid}", int(total), int(stock))
-        for pid, stock, total in rows
-        if int(stock) != int(total)
-    ]
-
-
-# The steps of a run as the office sees its progress, in the order ``verify`` takes them.
-STEPS = (
-    "stored_balances", "transactions_balanced", "units_balanced", "no_negative_wallets", "checkpoints",
-    "chain_valid", "stock", "redemptions",
-)
-
-Progress = Callable[[str, int, int], None] | None
-
-
-def verify(
-    session: Session,
-    *,
-    since: Watermarks | None,
-    settled: ledger.settled.SettledIds | None,
-    previous: Reconciliation | None = None,
-    progress: Progress = None,
-) -> Outcome:
-    """Run every check on ``session`` (a snapshot); ``since`` = None means a full check. The run
-    moves the watermarks up to ``settled`` (``None``: they stay where they were).
-
-    ``progress(step, done, total)`` is called before each step and once at the end.
-    """
-    full = since is None
-    since = since or Watermarks()
-    head = chain.head(session)
-    upto = Watermarks(
-        settled.transaction_id if settled else since.transaction_id,
-        settled.entry_id if settled else since.entry_id,
-        head.seq,
-        head.chain_hash,
-    )
-    scope = {} if full else None
-    checks: dict[str, list[Discrepancy]] = {}
-
-    def step(name: str) -> None:
-        if progress is not None:
-            progress(name, STEPS.index(name), len(STEPS))
-
-    for name, check, window in (
-        ("stored_balances", stored_balances, {"since_entry_id": since.entry_id}),
-        ("transactions_balanced", transactions_balanced,
-         {"since_transaction_id": since.transaction_id, "since_entry_id": since.entry_id}),
-        ("units_balanced", units_balanced, {"since_entry_id": since.entry_id}),
-        ("no_negative_wallets", no_negative_wallets, {"since_entry_id": since.entry_id}),
-        ("checkpoints", checkpoints_valid, {"since_entry_id": since.entry_id}),
-    ):
-        step(name)
-        checks[name] = check(session, **(scope if scope is not None else window))
-    step("chain_valid")
-    checks["chain_valid"] = chain_valid(
-        session, sealed_within=None, after_seq=since.chain_seq, prev_hash=since.chain_hash
-    )
-    late, persisting = _late_to_seal(session, previous)
-    if persisting:
-        checks["chain_valid"].append(Discrepancy("unsealed_transactions", "chain", 0, persisting))
-    step("stock")
-    stock = stock_matches_movements(session)
-    if stock is not None:
-        checks["stock"] = stock
-        baskets = getattr(_market_operations(), "redemption_discrepancies", None)
-        if baskets is not None:
-            step("redemptions")
-            checks["redemptions"] = [_as_discrepancy(d) for d in baskets(session)]
-    counts = {
-        "transactions": session.scalar(
-            select(func.count()).select_from(Transaction).where(Transaction.id > since.transaction_id)
-        ),
-        "entries": session.scalar(select(func.count()).select_from(Entry).where(Entry.id > since.entry_id)),
-        "chain_links": session.scalar(
-            select(func.count()).select_from(ChainLink).where(ChainLink.seq > since.chain_seq)
-        ),
-        "accounts": session.scalar(select(func.count()).select_from(Account)),
-    }
-    if late:
-        counts["warnings"] = {"late_to_seal": late}
-    if settled is None:
-        counts["watermarks_held"] = True  # a transaction stayed open: the next run starts from the same place
-    if progress is not None:
-        progress("done", len(STEPS), len(STEPS))
-    return Outcome(checks, counts, since, upto)
 
 
 def _text(value) -> str | None:

@@ -111,3 +111,7 @@ def redemption_discrepancies(session: Session) -> list[Discrepancy]:
         if int(summed or 0) != stored:
             found.append(Discrepancy("refunded_quantity", f"redemption_line:{line_id}", int(summed or 0), stored))
     return found
+
+
+# Found by nightly reconciliation (``service.jobs.verification.domain_checks``), run in this order.
+RECONCILIATION_CHECKS = {"stock": stock_discrepancies, "redemptions": redemption_discrepancies}

@@ -6,20 +6,20 @@ from __future__ import annotations
 import threading
 import time
 
-from service.jobs import reconciliation
+from service.market import checks as market_checks
 from tests.web.pages import post_form, staff_browser, text_of
 
 
 def test_the_reconciliation_page_starts_a_check_and_follows_its_progress_in_chinese(app, world, monkeypatch):
     reached, release = threading.Event(), threading.Event()
-    original = reconciliation.stock_matches_movements
+    original = market_checks.RECONCILIATION_CHECKS["stock"]
 
     def stock(session):
         reached.set()
         release.wait(60)
         return original(session)
 
-    monkeypatch.setattr(reconciliation, "stock_matches_movements", stock)
+    monkeypatch.setitem(market_checks.RECONCILIATION_CHECKS, "stock", stock)
     world.member(world.community())
     browser = staff_browser(app, world.admin())
     try:

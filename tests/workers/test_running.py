@@ -140,7 +140,7 @@ def test_rq_cron_schedule_runs_on_a_real_rq_worker(app, world, query, database_u
 KILLABLE = textwrap.dedent(
     """
     import pathlib, sys, time
-    from service.jobs import reconciliation
+    from service.market import checks as market_checks
     from service.members import stars
 
     marker = pathlib.Path(sys.argv[1])
@@ -163,13 +163,13 @@ KILLABLE = textwrap.dedent(
         from workers import jobs
         jobs.apply_star_tiers(sys.argv[3])
     else:
-        original = reconciliation.stock_matches_movements
+        original = market_checks.RECONCILIATION_CHECKS["stock"]
 
         def stock(session):
             pause()
             return original(session)
 
-        reconciliation.stock_matches_movements = stock
+        market_checks.RECONCILIATION_CHECKS["stock"] = stock
         from workers import jobs
         jobs.reconcile("full", sys.argv[3])
     """

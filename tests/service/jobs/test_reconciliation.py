@@ -9,7 +9,7 @@ from sqlalchemy import func
 
 import ledger
 from ledger import Entry, Transaction, Unit
-from service.jobs import reconciliation
+from service.jobs import reconciliation, verification
 from service.jobs.models import JobRun, Reconciliation
 from service.members.operations import member_wallet
 
@@ -217,13 +217,13 @@ def test_lateness_to_seal_is_judged_at_the_snapshot_not_when_a_long_run_ends(app
     """A transaction 45 s old when the snapshot was taken is not late, however long the run takes."""
     community = world.community()
     _unsealed_credit(world, app, world.member(community), 5, dt.timedelta(seconds=45))
-    slow = reconciliation.stored_balances
+    slow = verification.stored_balances
 
     def slow_check(session, **kwargs):
         time.sleep(16)  # the run ends more than a minute after the transaction was made
         return slow(session, **kwargs)
 
-    monkeypatch.setattr(reconciliation, "stored_balances", slow_check)
+    monkeypatch.setattr(verification, "stored_balances", slow_check)
     record = _run(app)
     assert record.status == "passed", [d.check for d in record.discrepancies]
     assert "warnings" not in record.counts

@@ -18,7 +18,8 @@ from rq import Queue
 
 import ledger
 from service import create_app
-from service.jobs import reconciliation
+from service.jobs import verification
+from service.market import checks as market_checks
 from tests.factories import World
 from workers import jobs
 
@@ -40,14 +41,14 @@ def _poll(caller, run_id: int, until=("succeeded", "failed"), timeout: float = 6
 def paused_check(monkeypatch):
     """Hold the reconciliation in its stock step until the test releases it."""
     reached, release = threading.Event(), threading.Event()
-    original = reconciliation.stock_matches_movements
+    original = market_checks.RECONCILIATION_CHECKS["stock"]
 
     def stock(session):
         reached.set()
         release.wait(60)
         return original(session)
 
-    monkeypatch.setattr(reconciliation, "stock_matches_movements", stock)
+    monkeypatch.setitem(market_checks.RECONCILIATION_CHECKS, "stock", stock)
     yield reached, release
     release.set()
 
@@ -77,8 +78,8 @@ def test_a_requested_reconciliation_answers_at_once_and_reports_progress_while_o
     assert reached.wait(30), "the worker never reached the stock step"
     running = city_admin.get(f"/api/v1/job-runs/{run['id']}").json
     assert running["status"] == "running"
-    assert running["progress"] == {"step": "stock", "done": reconciliation.STEPS.index("stock"),
-                                   "total": len(reconciliation.STEPS)}
+    assert running["progress"] == {"step": "stock", "done": verification.steps().index("stock"),
+                                   "total": len(verification.steps())}
     # Meanwhile the office goes on posting, and asking again returns the same unfinished run.
     posted = community_admin.post("/api/v1/adjustments", {"member_id": member.id, "unit": "COIN", "amount": 5, "reason": "补发"})
     assert posted.status_code == 201, posted.json
@@ -88,7 +89,7 @@ def test_a_requested_reconciliation_answers_at_once_and_reports_progress_while_o
     release.set()
     done = _poll(city_admin, run["id"])
     assert done["status"] == "succeeded", done
-    assert done["progress"]["done"] == done["progress"]["total"] == len(reconciliation.STEPS)
+    assert done["progress"]["done"] == done["progress"]["total"] == len(verification.steps())
     record = city_admin.get(f"/api/v1/reconciliations/{done['counts']['reconciliation_id']}").json
     assert record["status"] == "passed" and record["mode"] == "full" and record["trigger"] == "manual"
     assert world.balance(member) == 45
@@ -100,7 +101,7 @@ def test_a_requested_run_that_breaks_is_recorded_as_failed(app, world, monkeypat
     def broken(session):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(reconciliation, "stock_matches_movements", broken)
+    monkeypatch.setitem(market_checks.RECONCILIATION_CHECKS, "stock", broken)
     city_admin = world.admin()
     run = city_admin.post("/api/v1/reconciliations", {"mode": "incremental"})
     assert run.status_code == 202 and run.json["job"] == "reconciliation"
