@@ -52,6 +52,8 @@ def flag_award(session: Session, principal: Principal, *, award_id: int, reason:
     )
     session.add(flag)
     session.flush()
+    record_audit(session, principal=principal, action="flag.award", target_type="award", target_id=award.id,
+                 community_id=award.community_id, after={"flag_id": flag.id, "reason": reason})
     return flag
 
 
