@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from service.audit.models import AuditEvent
 from service.extensions import db
-
 from tests.service.volunteering.support import at, build_desk, record_body
 
 
