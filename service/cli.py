@@ -1,8 +1,8 @@
-"""The ``greencoin`` command for operators."""
+"""The service's ``greencoin`` commands (database, users, demo data, serving); ``workers.cli``
+adds the background work and ``up``, and is the installed ``greencoin`` command."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
@@ -65,7 +65,7 @@ def demo_command(seed: int, residents: int) -> None:
     app = _app()
     with app.app_context():
         logins = load_demo(seed=seed, residents_per_community=residents, progress=True)
-    _print_logins(logins)
+    print_logins(logins)
 
 
 @main.command("serve")
@@ -74,31 +74,6 @@ def demo_command(seed: int, residents: int) -> None:
 def serve_command(host: str, port: int) -> None:
     """Serve with the development server (production: gunicorn, see Procfile)."""
     _app().run(host=host, port=port, threaded=True)
-
-
-@main.command("up")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
-@click.option("--seed", default=20261121, show_default=True)
-def up_command(host: str, port: int, seed: int) -> None:
-    """Migrate, load the demo data on first start, run in-process jobs, serve: the one-command demo."""
-    from .demo import has_data, load_demo
-    from .extensions import db
-    from .migrate import upgrade
-
-    app = _app()
-    upgrade(app.config["DATABASE_URL"])
-    with app.app_context():
-        if has_data(db.session):
-            from .demo import demo_logins
-
-            logins = demo_logins(db.session)
-        else:
-            logins = load_demo(seed=seed, progress=True)
-    _print_logins(logins)
-    _start_in_process_jobs(app)
-    click.echo(f"Greencoin is running: http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
 @main.command("api-reference")
@@ -116,18 +91,7 @@ def api_reference_command(output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def _start_in_process_jobs(app: Flask) -> None:
-    """Without REDIS_URL the scheduled jobs run in a thread of this process (workers.inprocess)."""
-    if app.config.get("REDIS_URL"):
-        return
-    try:
-        inprocess = importlib.import_module("workers.inprocess")
-    except ModuleNotFoundError:
-        return
-    inprocess.start(app)
-
-
-def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+def print_logins(logins: list[tuple[str, str, str]]) -> None:
     click.echo("Demo logins (username / password / role):")
     for username, password, role in logins:
         click.echo(f"  {username:<20} {password:<16} {role}")
@@ -143,12 +107,6 @@ def _register_domain_commands() -> None:
     for module in domains.domain_modules("cli"):
         for command in module.commands:
             main.add_command(command)
-    try:
-        workers_cli = importlib.import_module("workers.cli")
-    except ModuleNotFoundError:
-        return
-    for command in workers_cli.commands:
-        main.add_command(command)
 
 
 _register_domain_commands()

@@ -1,4 +1,6 @@
-"""``greencoin`` commands for the background work: run any job now, reconcile, run the worker."""
+"""The installed ``greencoin`` command: the service's commands (``service.cli``) plus the background
+work (run any job now, reconcile, run the worker) and ``up``, the one-command demo that runs the
+jobs in this process. Workers use the service, never the other way round."""
 
 from __future__ import annotations
 
@@ -11,9 +13,14 @@ import sys
 import click
 from tqdm import tqdm
 
+from service import cli as service_cli
+from service import create_app
+from service.demo import demo_logins, has_data, load_demo
+from service.extensions import db
 from service.localtime import today as local_today
+from service.migrate import upgrade
 
-from . import jobs, runtime
+from . import inprocess, jobs, runtime
 from .schedule import DEFAULT_QUEUE, NIGHTLY_QUEUE, SCHEDULE, nightly
 
 JOB_NAMES = [item.name for item in SCHEDULE] + ["nightly"]
@@ -91,8 +98,6 @@ def worker_command(burst: bool) -> None:
             args.append("--burst")
         click.echo(f"starting {' '.join(args[:3])} on queues {DEFAULT_QUEUE}, {NIGHTLY_QUEUE}")
         os.execvp(args[0], args)
-    from . import inprocess
-
     click.echo("no REDIS_URL: running the schedule in this process (Ctrl-C stops)")
     scheduler = inprocess.start(app)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.stopped.set())
@@ -103,4 +108,28 @@ def worker_command(burst: bool) -> None:
         scheduler.stop()
 
 
-commands = [run_job_command, reconcile_command, worker_command]
+
+@click.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--seed", default=20261121, show_default=True)
+def up_command(host: str, port: int, seed: int) -> None:
+    """Migrate, load the demo data on first start, run the jobs in-process (without REDIS_URL), serve."""
+    app = create_app()
+    upgrade(app.config["DATABASE_URL"])
+    with app.app_context():
+        logins = demo_logins(db.session) if has_data(db.session) else load_demo(seed=seed, progress=True)
+    service_cli.print_logins(logins)
+    if not app.config.get("REDIS_URL"):
+        inprocess.start(app)
+    click.echo(f"Greencoin is running: http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+commands = [run_job_command, reconcile_command, worker_command, up_command]
+main = service_cli.main
+for _command in commands:
+    main.add_command(_command)
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
