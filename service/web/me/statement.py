@@ -22,8 +22,9 @@ from ...community.models import Supermarket
 from ...conduct.models import ConductAward
 from ...extensions import db
 from ...members.models import Member
-from ...members.operations import get_member, member_wallet
+from ...members.operations import get_household, get_member, household_wallet, member_wallet
 from ...privacy import mask_name
+from ..award_words import AwardPeople, taken_words
 from ..core import bp, principal
 
 TITLES = {
@@ -63,6 +64,7 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
     """What each line says, in the reader's language, from the line's structured details."""
     award_ids = {ln.details.get("award_id") for ln in lines if ln.details.get("award_id")}
     awards = {a.id: a for a in session.scalars(select(ConductAward).where(ConductAward.id.in_(award_ids)))} if award_ids else {}
+    people = AwardPeople.of(session, awards.values())
     member_ids = {
         ln.details.get(k) for ln in lines for k in ("from_member_id", "to_member_id", "acted_by_member_id")
         if ln.details.get(k)
@@ -83,9 +85,7 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
             detail = d.get("description", "")  # the activity and the station, by their names
         elif kind in ("conduct_award", "conduct_deduction"):
             award = awards.get(d.get("award_id"))
-            detail = award.indicator_name if award else ""
-            if d.get("shortfall"):
-                detail += " · " + _("%(n)s coins could not be taken (not enough coins)", n=d["shortfall"])
+            detail = award_detail(award, people, reader) if award else ""
         elif kind == "service_redemption":
             detail = d.get("description", "")
         elif kind == "hour_transfer":
@@ -122,6 +122,16 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
     return rows
 
 
+def award_detail(award: ConductAward, people: AwardPeople, reader: Member | None) -> str:
+    """The indicator; for a household's award the household (and who earned it); for a deduction what
+    was taken and the shortfall."""
+    parts = [award.indicator_name]
+    if award.household_id is not None:
+        parts.append(people.award_for(award, reader_id=reader.id if reader else None, masked=True))
+    parts.append(taken_words(award) if award.shortfall else "")
+    return " · ".join(p for p in parts if p)
+
+
 def month_lines(session, account_id: int, month: str | None, *, limit: int, before: int | None):
     """One page of an account's statement, or every line posted in one local month."""
     if not month:
@@ -152,10 +162,16 @@ def recent_months(today: dt.date, count: int = 12) -> list[str]:
 @access(Role.RESIDENT)
 def resident_statement():
     member = get_member(db.session, principal().member_id)
-    unit = request.args.get("unit") if request.args.get("unit") in UNITS else "COIN"
+    tabs = UNITS + (("HOUSEHOLD",) if member.household_id else ())
+    unit = request.args.get("unit") if request.args.get("unit") in tabs else "COIN"
     month = request.args.get("month", "")
     month = month if MONTH.match(month) else ""
-    wallet = member_wallet(db.session, member, ledger.Unit(unit))
+    if unit == "HOUSEHOLD":  # the household's coins: its awards and deductions, and baskets paid from it
+        household = get_household(db.session, member.household_id)
+        wallet = household_wallet(db.session, household)
+    else:
+        household = None
+        wallet = member_wallet(db.session, member, ledger.Unit(unit))
     lines, next_cursor = month_lines(db.session, wallet.id, month, limit=30, before=request.args.get("before", type=int))
     return render_template(
         "resident/statement.html",
@@ -163,6 +179,8 @@ def resident_statement():
         rows=statement_rows(db.session, lines, member),
         next_cursor=next_cursor,
         unit=unit,
+        household=household,
+        has_household=bool(member.household_id),
         month=month,
         months=recent_months(dt.datetime.now(_zone()).date()),
     )
