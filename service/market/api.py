@@ -9,7 +9,7 @@ from ..blueprint import Blueprint
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent, ledger_key_for_request
 from ..schemas import ErrorSchema
-from . import documents, operations
+from . import documents, helped, operations
 from .schemas import (
     CatalogueItemSchema,
     CatalogueQuerySchema,
@@ -168,12 +168,21 @@ class Redemptions(MethodView):
     @blp.arguments(MarketRedemptionCreateSchema)
     @blp.response(201, MarketRedemptionSchema)
     @blp.alt_response(409, schema=ErrorSchema, description=BASKET_REFUSED)
-    @blp.alt_response(404, schema=ErrorSchema, description="member_not_found")
+    @blp.alt_response(404, schema=ErrorSchema, description="member_not_found, helper_not_found")
+    @blp.alt_response(403, schema=ErrorSchema, description="helper_revoked, not_a_helper")
     @blp.doc(parameters=[IDEMPOTENCY_PARAM])
     def post(self, data):
-        """Redeem a basket, all or nothing: coins wallet → till and stock down in one transaction."""
+        """Redeem a basket, all or nothing: coins wallet → till and stock down in one transaction.
+
+        With ``helper_card_code`` (or ``helper_member_id``) a named helper (代办) redeems for the resident:
+        the resident's own coins, both people recorded, refused if the helper was withdrawn (403
+        helper_revoked / not_a_helper) or the basket would pass the helper's monthly coin cap (409
+        helper_cap_exceeded). Baskets need no open shift here (integrations); the counter page asks for one."""
         principal = current_principal()
         key = ledger_key_for_request()
+        if "helper_card_code" in data or "helper_member_id" in data:
+            return idempotent(data, lambda s: (MarketRedemptionSchema().dump(
+                helped.redeem_for_elder(s, principal, idempotency_key=key, **data)), 201))
 
         def work(session):
             answered = {}

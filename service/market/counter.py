@@ -118,9 +118,11 @@ def redeem(
     note: str = "",
     at: dt.datetime | None = None,
     respond: Callable[[Redemption], tuple[dict, int]] | None = None,
+    details: dict | None = None,
 ) -> Redemption:
     """Redeem one basket (兑换), all or nothing: coins wallet → till and stock down, or a refusal
     that names every failing line and writes nothing. Prices are the catalogue's at this moment.
+    ``details`` adds to the posting's details (a helper who acted: ``acted_by_member_id``).
 
     ``respond`` (the API's) turns the basket into the response, which is then stored for replays
     in the same statement as the basket (see ``service.idempotency.answer_statement``)."""
@@ -132,7 +134,7 @@ def redeem(
         raise Invalid("the basket is empty", code="empty_basket")
     refuse_duplicates(lines)
     sold = _take_stock(session, basket, lines)
-    posted = _pay(session, principal, basket, sold, idempotency_key, note)
+    posted = _pay(session, principal, basket, sold, idempotency_key, note, details or {})
     return _write_redemption(session, principal, basket, sold, posted, note, at or utcnow(), respond)
 
 
@@ -266,7 +268,8 @@ def _explain_refusal(session: Session, basket: Basket, lines: list[dict], rows: 
     _refuse_basket(problems, wallet_problem)
 
 
-def _pay(session, principal: Principal, basket: Basket, sold: list[dict], idempotency_key: str, note: str):
+def _pay(session, principal: Principal, basket: Basket, sold: list[dict], idempotency_key: str, note: str,
+         extra: dict):
     """One ledger posting, wallet → till; a concurrent duplicate makes the unit of work rerun."""
     total = sum(s["quantity"] * s["unit_price"] for s in sold)
     try:
@@ -289,6 +292,7 @@ def _pay(session, principal: Principal, basket: Basket, sold: list[dict], idempo
                     {"sku": s["sku"], "name": s["name"], "quantity": s["quantity"], "unit_price": s["unit_price"]}
                     for s in sold
                 ],
+                **extra,
             },
         )
     except ledger.InsufficientBalance as exc:

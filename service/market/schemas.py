@@ -149,6 +149,8 @@ class MarketRedemptionCreateSchema(Schema):
     lines = fields.List(
         fields.Nested(MarketBasketLineSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES)
     )
+    helper_card_code = CardCode(metadata={"description": "a named helper (代办) redeems for the resident: their card"})
+    helper_member_id = ref_id(metadata={"description": "or the helper's member id"})
 
     @validates_schema
     def _one_resident(self, data, **_kwargs):
@@ -210,6 +212,9 @@ class MarketRedemptionSchema(Schema):
     created_at = fields.DateTime()
     lines = fields.List(fields.Nested(MarketRedemptionLineSchema))
     refunds = fields.List(fields.Nested(MarketRefundSchema))
+    acted_by_member_id = fields.Integer(
+        metadata={"description": "the helper (代办) who redeemed for the resident; in the answer to a helper's basket"}
+    )
 
 
 class MarketRedemptionQuerySchema(MarketListQuerySchema):

@@ -165,16 +165,51 @@ def authorise_helper(
     ``coins`` would pass. Call in the unit of work that posts, then ``record_helper_action``."""
     if principal.role != Role.RESIDENT or principal.member_id is None:
         raise Forbidden("only a named helper acts for a resident")
-    grant = active_grant(session, elder_id=elder.id, helper_id=principal.member_id, lock=True)
-    if grant is None:
-        raise Forbidden("you are not a helper of this resident", code="not_a_helper")
+    grant = live_grant(session, elder_id=elder.id, helper_id=principal.member_id)
+    require_within_cap(session, grant, coins, now)
+    return grant
+
+
+def live_grant(session: Session, *, elder_id: int, helper_id: int) -> HelperGrant:
+    """The locked live grant of ``helper_id`` for ``elder_id``; a withdrawn or missing one is refused
+    (403). The lock queues a helper's concurrent actions for one elder, so each sees the others' coins."""
+    grant = active_grant(session, elder_id=elder_id, helper_id=helper_id, lock=True)
+    if grant is not None:
+        return grant
+    revoked = session.scalar(select(HelperGrant.id).where(
+        HelperGrant.elder_member_id == elder_id, HelperGrant.helper_member_id == helper_id,
+    ).limit(1))
+    if revoked is not None:
+        raise Forbidden("this helper's authority was withdrawn", code="helper_revoked")
+    raise Forbidden("you are not a helper of this resident", code="not_a_helper")
+
+
+def require_within_cap(session: Session, grant: HelperGrant, coins: int, now: dt.datetime | None = None) -> None:
+    """Refuse (409) what would pass the grant's monthly coin cap; call with the grant locked."""
     spent = coins_spent_this_month(session, grant, now)
     if coins and spent + coins > grant.monthly_coin_cap:
         raise Conflict(
             "this would pass the helper's monthly coin cap", code="helper_cap_exceeded",
-            cap=grant.monthly_coin_cap, spent=spent,
+            cap=grant.monthly_coin_cap, spent=spent, left=max(0, grant.monthly_coin_cap - spent), required=coins,
         )
-    return grant
+
+
+def helped_elders(session: Session, helper: Member) -> list[dict]:
+    """At the counter: the residents ``helper`` acts for, with masked names, coins and the cap left."""
+    grants = session.scalars(select(HelperGrant).where(
+        HelperGrant.helper_member_id == helper.id, HelperGrant.revoked_at.is_(None),
+    ).order_by(HelperGrant.id)).all()
+    result = []
+    for grant in grants:
+        elder = session.get(Member, grant.elder_member_id)
+        if elder is None or not elder.active:
+            continue
+        result.append({
+            "elder_member_id": elder.id, "elder_name": mask_name(elder.name), "relation": grant.relation,
+            "coins": ledger.balance(session, member_wallet(session, elder, Unit.COIN).id),
+            "coins_left_this_month": max(0, grant.monthly_coin_cap - coins_spent_this_month(session, grant)),
+        })
+    return result
 
 
 def record_helper_action(
