@@ -19,7 +19,7 @@ PAGE_MODULES = (
     "desk.disputes",
     "counter.basket", "counter.refunds", "counter.shift", "counter.pickup",
     "office.community", "office.catalogue", "office.disclosure", "office.checks", "office.records", "office.households",
-    "office.audit", "office.shelf",
+    "office.audit", "office.shelf", "office.oversight",
 )
 
 
