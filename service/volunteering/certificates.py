@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import ledger
@@ -84,16 +85,52 @@ def certificate_by_number(session: Session, number: str) -> dict:
     if certificate is None:
         raise NotFound("no certificate with this number", code="certificate_not_found")
     hash_ok = hashlib.sha256(canonical_json(certificate.snapshot).encode()).hexdigest() == certificate.content_hash
-    listed = {r["id"]: r for r in certificate.snapshot.get("records", []) if r.get("id")}
-    reversed_ids = session.scalars(
-        select(ServiceRecord.id).where(ServiceRecord.id.in_(listed), ServiceRecord.status == RecordStatus.REVERSED.value)
-    ).all() if listed else []
-    reversed_records = [listed[i] for i in sorted(reversed_ids)]
+    reversed_records = _reversed_since_issue(session, certificate)
     return {
         **certificate.snapshot, "issued_at": certificate.issued_at, "content_hash": certificate.content_hash,
         "hash_ok": hash_ok, "intact": hash_ok and not reversed_records,
         "reversed_records": reversed_records, "reversed_minutes": sum(r["minutes"] for r in reversed_records),
     }
+
+
+def _reversed_since_issue(session: Session, certificate: Certificate) -> list[dict]:
+    """The certificate's listed records that were reversed after it was issued.
+
+    Since certificates store each record's id, those are looked up by id. A certificate issued before
+    then lists its records by date, activity, station and minutes only (its snapshot and hash cannot
+    change, so the ids are never added): those entries are matched against the volunteer's records
+    that were approved when it was issued (approved by then and not reversed before). Entries alike in
+    all four are indistinguishable, so they are counted: if two alike were listed and one of them was
+    reversed since, one entry is named as reversed.
+    """
+    entries = certificate.snapshot.get("records", [])
+    listed = {r["id"]: r for r in entries if r.get("id")}
+    found = []
+    if listed:
+        reversed_ids = session.scalars(select(ServiceRecord.id).where(
+            ServiceRecord.id.in_(listed), ServiceRecord.status == RecordStatus.REVERSED.value
+        )).all()
+        found = [listed[i] for i in sorted(reversed_ids)]
+    unnamed = [r for r in entries if not r.get("id")]
+    if unnamed:
+        issued = certificate.issued_at
+        rows = session.execute(
+            select(ServiceRecord.service_date, ServiceRecord.activity_name, Station.name, ServiceRecord.minutes)
+            .join(Station, Station.id == ServiceRecord.station_id)
+            .where(
+                ServiceRecord.volunteer_id == certificate.member_id,
+                ServiceRecord.status == RecordStatus.REVERSED.value,
+                ServiceRecord.reversed_at > issued,
+                or_(ServiceRecord.approved_at.is_(None), ServiceRecord.approved_at <= issued),
+            )
+        ).all()
+        reversed_alike = Counter((day.isoformat(), activity, station, minutes) for day, activity, station, minutes in rows)
+        for entry in unnamed:
+            key = (entry.get("date"), entry.get("activity"), entry.get("station"), entry.get("minutes"))
+            if reversed_alike[key] > 0:
+                reversed_alike[key] -= 1
+                found.append(entry)
+    return found
 
 
 def list_certificates(session: Session, principal: Principal, member_id: int):
