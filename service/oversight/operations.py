@@ -23,19 +23,11 @@ from ..volunteering.models import RecordStatus, ServiceRecord
 OVERSEERS = (Role.ADMIN, Role.SUPERVISOR)
 
 
-def list_service_records(
-    session: Session, principal: Principal, *, community_id=None, month=None, member_id=None, person=None,
-    limit=50, before=None,
-) -> list[dict]:
-    """Service records, newest first, each with its recorder, verifier and approver."""
-    query = _scoped(select(ServiceRecord), principal, ServiceRecord, community_id)
-    if month:
-        first, after = parse_month(month)
-        query = query.where(ServiceRecord.service_date >= first, ServiceRecord.service_date < after)
-    people = _people(session, principal, community_id, member_id, person)
-    if people is not None:
-        query = query.where(ServiceRecord.volunteer_id.in_(people[0]))
-    records = keyset_page(session, query, ServiceRecord, limit=limit, before=before)
+def list_service_records(session: Session, principal: Principal, **filters) -> list[dict]:
+    """Service records, newest first, each with its recorder, verifier and approver. ``filters``:
+    ``community_id``, ``month`` (YYYY-MM), ``member_id``, ``person``, ``limit``, ``before``."""
+    records = _page(session, principal, ServiceRecord, ServiceRecord.service_date,
+                    lambda members, _households: ServiceRecord.volunteer_id.in_(members), **filters)
     staff = _staff_names(session, [(r.recorded_by, r.verified_by, r.admin_approved_by, r.rejected_by, r.reversed_by)
                                    for r in records])
     members = _members(session, {r.volunteer_id for r in records})
@@ -58,22 +50,17 @@ def list_service_records(
     ]
 
 
-def list_awards(
-    session: Session, principal: Principal, *, community_id=None, month=None, member_id=None, person=None,
-    limit=50, before=None,
-) -> list[dict]:
-    """Good-conduct awards and deductions, newest first. An award has no approver: it is announced
-    (公示) and credited when its notice period ends unless a supervisor flags it."""
-    query = _scoped(select(ConductAward), principal, ConductAward, community_id)
-    if month:
-        first, after = parse_month(month)
-        query = query.where(ConductAward.award_date >= first, ConductAward.award_date < after)
-    people = _people(session, principal, community_id, member_id, person)
-    if people is not None:
-        members, households = people
-        query = query.where(or_(ConductAward.member_id.in_(members), ConductAward.earned_by_member_id.in_(members),
-                                ConductAward.household_id.in_(households)))
-    awards = keyset_page(session, query, ConductAward, limit=limit, before=before)
+def list_awards(session: Session, principal: Principal, **filters) -> list[dict]:
+    """Good-conduct awards and deductions, newest first, filtered as ``list_service_records``. An
+    award has no approver: it is announced (公示) and credited when its notice period ends unless a
+    supervisor flags it."""
+    awards = _page(
+        session, principal, ConductAward, ConductAward.award_date,
+        lambda members, households: or_(ConductAward.member_id.in_(members),
+                                        ConductAward.earned_by_member_id.in_(members),
+                                        ConductAward.household_id.in_(households)),
+        **filters,
+    )
     staff = _staff_names(session, [(a.awarded_by, a.reversed_by) for a in awards])
     members = _members(session, {a.member_id or a.earned_by_member_id for a in awards} - {None})
     households = dict(session.execute(
@@ -97,10 +84,20 @@ def list_awards(
     ]
 
 
-def _scoped(query, principal: Principal, model, community_id):
+def _page(session, principal: Principal, model, date_column, of_people, *, community_id=None, month=None,
+          member_id=None, person=None, limit=50, before=None) -> list:
+    """One keyset page of ``model`` the caller oversees, by month of ``date_column`` and by person
+    (``of_people(member_ids, household_ids)`` is the condition for the people found)."""
     if principal.role not in OVERSEERS:
         raise Forbidden("only supervisors and administrators see this list")
-    return role_scoped(query, principal, model, community_id=community_id)
+    query = role_scoped(select(model), principal, model, community_id=community_id)
+    if month:
+        first, after = parse_month(month)
+        query = query.where(date_column >= first, date_column < after)
+    people = _people(session, principal, community_id, member_id, person)
+    if people is not None:
+        query = query.where(of_people(*people))
+    return keyset_page(session, query, model, limit=limit, before=before)
 
 
 def _people(session, principal, community_id, member_id, person) -> tuple[list[int], list[int]] | None:
