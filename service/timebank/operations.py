@@ -24,10 +24,8 @@ from ..members.lifecycle import require_active
 from ..members.operations import get_member, member_wallet
 from ..proxies.operations import active_grant, authorise_helper, record_helper_action
 from ..rows import get_row
+from .family import RELATIONS, check_family  # noqa: F401 (RELATIONS re-exported)
 from .models import HourTransfer, ServiceProvider, ServiceRedemption, TimebankService
-
-# Whom hours may be given to (转赠亲属), as the family relation of the receiver to the giver.
-RELATIONS = ("parent", "child", "spouse", "grandparent", "grandchild", "sibling", "parent_in_law", "child_in_law")
 
 
 def provider_account(session: Session, provider: ServiceProvider) -> ledger.Account:
@@ -267,8 +265,7 @@ def transfer_hours(
     require_active(receiver)
     if receiver.id == giver.id:
         raise Invalid("give hours to someone else", code="transfer_to_self")
-    if relation not in RELATIONS:
-        raise Invalid("unknown family relation", code="invalid_relation", allowed=list(RELATIONS))
+    check_family(giver, receiver, relation)
     community = get_community(session, giver.community_id)
     source = member_wallet(session, giver, Unit.HOUR)
     target = member_wallet(session, receiver, Unit.HOUR)

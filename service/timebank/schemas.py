@@ -97,7 +97,8 @@ class TransferCreateSchema(NoNulSchema):
     relation = fields.String(
         required=True,
         metadata={"description": "the receiver is the giver's parent, child, spouse, grandparent, grandchild, "
-                  "sibling, parent_in_law or child_in_law"},
+                  "sibling, parent_in_law or child_in_law; or household: a member of the giver's own household "
+                  "(checked against the household register)"},
         validate=validate.Length(min=1, max=20),
     )
     note = text(500, required=False, min_length=0)

@@ -207,3 +207,50 @@ def test_a_supervisor_sees_budgets_read_only(app, world):
     response = supervisor.post("/office/budgets", data={**hidden_fields(html), "period_start": "2026-01-01",
                                                          "period_end": "2026-01-31", "coins": "9"})
     assert response.status_code == 403
+
+
+# --- give hours: the household picker and the family rule ----------------------------------------------
+
+
+def test_a_resident_gives_hours_to_someone_of_their_household_without_typing_a_relation(app, world):
+    community = world.community()
+    home = world.household(community, name="李家")
+    giver = world.member(community, name="李大爷", household=home)
+    daughter = world.member(community, name="李小红", household=home)
+    world.member(community, name="邻居王", household=world.household(community, name="王家"))
+    world.credit(giver, 300, Unit.HOUR)
+    browser = resident_browser(app, giver)
+    page = text_of(browser.get("/me/give-hours"))
+    assert f'value="member:{daughter.id}"' in page and "李小红" in page and "邻居王" not in page
+    given = post_form(browser, "/me/give-hours", {"to": f"member:{daughter.id}", "minutes": "90"})
+    assert given.status_code == 302, text_of(given)
+    assert world.balance(daughter, Unit.HOUR) == 90
+    assert "同户家人" in text_of(browser.get("/me/give-hours"))
+    statement = text_of(resident_browser(app, giver).get("/me/statement?unit=HOUR"))
+    assert "同户家人" in statement and "hour transfer" not in statement
+
+
+def test_the_household_relation_is_checked_against_the_register_and_every_problem_is_shown(app, world):
+    community = world.community()
+    giver = world.member(community, name="赵一", household=world.household(community, name="赵家"))
+    stranger = world.member(community, name="钱二", household=world.household(community, name="钱家"))
+    world.credit(giver, 300, Unit.HOUR)
+    browser = resident_browser(app, giver)
+    # A picked id that is not in the household is refused, as is "household" through the API.
+    forged = post_form(browser, "/me/give-hours", {"to": f"member:{stranger.id}", "minutes": "30"})
+    assert forged.status_code == 422 and 'data-testid="field-error-to"' in text_of(forged)
+    api = world.resident(giver).post("/api/v1/hour-transfers", {
+        "from_member_id": giver.id, "to_member_id": stranger.id, "minutes": 30, "relation": "household"})
+    assert api.status_code == 422 and api.json["error"]["code"] == "not_same_household"
+    # By number: no number, no relation and no minutes are reported together, in the reader's language.
+    empty = text_of(post_form(browser, "/me/give-hours", {"to": "number", "receiver": "", "relation": "", "minutes": ""}))
+    for name in ("receiver", "relation", "minutes"):
+        assert f'data-testid="field-error-{name}"' in empty, name
+    assert "请填写家人的志愿者编号" in empty and "请选择接收人与您的关系" in empty
+    browser.get("/lang/en?next=/me")
+    english = text_of(post_form(browser, "/me/give-hours", {"to": "number", "receiver": "V9", "relation": "friend", "minutes": "5"}))
+    assert "No volunteer with this number" in english and "Choose how the receiver is related to you." in english
+    by_number = post_form(browser, "/me/give-hours", {
+        "to": "number", "receiver": stranger.volunteer_number.lower(), "relation": "sibling", "minutes": "30"})
+    assert by_number.status_code == 302 and world.balance(stranger, Unit.HOUR) == 30
+    assert world.balance(giver, Unit.HOUR) == 270

@@ -45,7 +45,7 @@ TITLES = {
 RELATIONS = {
     "parent": _l("parent"), "child": _l("child"), "spouse": _l("spouse"), "grandparent": _l("grandparent"),
     "grandchild": _l("grandchild"), "sibling": _l("brother or sister"), "parent_in_law": _l("parent-in-law"),
-    "child_in_law": _l("son- or daughter-in-law"),
+    "child_in_law": _l("son- or daughter-in-law"), "household": _l("household member"),
 }
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

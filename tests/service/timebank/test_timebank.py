@@ -96,6 +96,28 @@ def test_giving_hours_to_family_records_the_relation_and_keeps_lifetime_hours(wo
     assert world.invariants() == {}
 
 
+def test_the_household_relation_holds_only_inside_the_givers_household(world):
+    community = world.community()
+    home = world.household(community, name="周家")
+    giver = world.member(community, name="周一", household=home)
+    son = world.member(community, name="周二", household=home)
+    outsider = world.member(community, name="吴三")
+    world.credit(giver, 120, Unit.HOUR)
+    me = world.resident(giver)
+
+    def give(to, relation):
+        return me.post("/api/v1/hour-transfers", {
+            "from_member_id": giver.id, "to_member_id": to.id, "minutes": 30, "relation": relation})
+
+    assert give(son, "household").status_code == 201
+    refused = give(outsider, "household")
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "not_same_household"
+    assert give(outsider, "friend").json["error"]["code"] == "invalid_relation"
+    assert give(outsider, "sibling").status_code == 201  # a named family relation across households
+    assert world.balance(son, Unit.HOUR) == 30 and world.balance(giver, Unit.HOUR) == 60
+    assert world.invariants() == {}
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "code"),
     [
