@@ -141,3 +141,27 @@ def _flags(session: Session, column, ids: list[int]) -> dict[int, list[dict]]:
             {"id": flag.id, "status": flag.status, "reason": flag.reason, "flagged_at": flag.flagged_at}
         )
     return found
+
+
+def flag_subjects(session: Session, flags: list[DisputeFlag]) -> dict[int, dict]:
+    """What each flag is about, as the alerts page shows it: the date, the person (or household), and
+    an award's indicator and points or a service record's activity and minutes."""
+    award_ids = {f.award_id for f in flags if f.award_id}
+    record_ids = {f.service_record_id for f in flags if f.service_record_id}
+    awards = {a.id: a for a in session.scalars(select(ConductAward).where(ConductAward.id.in_(award_ids)))}
+    records = {r.id: r for r in session.scalars(select(ServiceRecord).where(ServiceRecord.id.in_(record_ids)))}
+    members = _members(session, ({a.member_id or a.earned_by_member_id for a in awards.values()}
+                                 | {r.volunteer_id for r in records.values()}) - {None})
+    households = dict(session.execute(select(Household.id, Household.name).where(
+        Household.id.in_({a.household_id for a in awards.values()} - {None}))).all())
+    subjects = {}
+    for flag in flags:
+        if flag.award_id in awards:
+            a = awards[flag.award_id]
+            subjects[flag.id] = {"kind": "award", "date": a.award_date, "person": members.get(a.member_id or a.earned_by_member_id),
+                                 "household": households.get(a.household_id), "what": a.indicator_name, "points": a.points}
+        elif flag.service_record_id in records:
+            r = records[flag.service_record_id]
+            subjects[flag.id] = {"kind": "service_record", "date": r.service_date, "person": members.get(r.volunteer_id),
+                                 "household": None, "what": r.activity_name, "minutes": r.minutes}
+    return subjects

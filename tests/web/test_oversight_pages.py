@@ -67,3 +67,19 @@ def test_the_administrator_reads_but_cannot_flag_and_station_staff_are_turned_aw
     assert "<tr data-row=" in admin and 'name="reason"' not in admin
     clerk = staff_browser(app, desk.staff1)
     assert clerk.get("/office/oversight").status_code == 403
+
+
+def test_the_alerts_page_says_what_each_flag_is_about(app, world):
+    desk = build_desk(world)
+    record_id = _records(desk, 1)[0]
+    award_id = give_award(world, desk.community, desk.member, code="PW-BLOOD", admin_id=desk.admin.id)
+    award = desk.admin.get("/api/v1/oversight/conduct-awards").json[0]
+    assert desk.supervisor.post("/api/v1/flags", {"award_id": award_id, "reason": "没有证明"}).status_code == 201
+    assert desk.supervisor.post("/api/v1/flags", {"service_record_id": record_id, "reason": "未开展"}).status_code == 201
+    page = text_of(staff_browser(app, desk.admin).get("/office/alerts"))
+    subjects = [s.split("</p>")[0] for s in page.split('data-testid="flag-subject">')[1:]]
+    record_line, award_line = subjects  # newest flag first
+    assert desk.member.name in award_line and award["indicator"] in award_line and "+20 分" in award_line
+    assert award["date"] in award_line and desk.member.volunteer_number in award_line
+    assert "环境整治" in record_line and "60 分钟" in record_line
+    assert "维持记录" in page and "维持" in page

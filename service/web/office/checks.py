@@ -14,6 +14,7 @@ from ...extensions import db
 from ...jobs import operations as jobs
 from ...jobs import reconciliation as checks
 from ...jobs.api import request_reconciliation
+from ...oversight.operations import flag_subjects
 from ...volunteering import fraud
 from ...volunteering.schemas import FraudAlertDismissSchema
 from ..core import ERROR_MESSAGES, bp, principal
@@ -110,10 +111,12 @@ def alerts():
         except PROBLEMS as exc:
             flash(failed(exc)[0], "error")
         return redirect(url_for("web.alerts", community=community.id))
+    flags = supervision.list_flags(db.session, who, community_id=community.id, limit=100)
     return office_page(
         "admin/alerts.html",
         community=community,
-        flags=supervision.list_flags(db.session, who, community_id=community.id, limit=100),
+        flags=flags,
+        subjects=flag_subjects(db.session, flags),
         alerts=fraud.list_alerts(db.session, who, community_id=community.id, limit=100),
         alert_links=fraud.alert_links,
         alert_kind=lambda kind: str(ALERT_KINDS.get(kind, kind)),
