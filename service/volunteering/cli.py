@@ -41,9 +41,10 @@ def import_service_records_command(path: str, station_id: int, recorder: str, re
             principal = principal_for_staff(staff)
             station = get_station(session, station_id)
             principal.require_station(station.id, station.community_id)
+            imported = import_service_records(session, principal, station.id, rows)
         except DomainError as exc:
             raise click.ClickException(f"{exc.code}: {exc.message}") from None
-        for n, result in enumerate(import_service_records(session, principal, station.id, rows), start=1):
+        for n, result in enumerate(imported, start=1):
             results.append(result)
             if n % COMMIT_EVERY == 0:
                 session.commit()

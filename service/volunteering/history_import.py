@@ -84,6 +84,13 @@ def import_service_records(
     """Import ``rows`` (as ``sheet_files.read_sheet`` gives them) for the station, yielding one result
     per row: ``{"row", "person", "status": created | exists | error, ...}``. ``row`` is the row
     number in the spreadsheet (the heading is row 1)."""
+    if not any(HISTORY_COLUMNS.get(k) == "status" for row in rows for k in row):
+        raise Invalid("the sheet has no status column (approved / pending / rejected)", code="no_status_column",
+                      expected=sorted(k for k, v in HISTORY_COLUMNS.items() if v == "status"))
+    return _import_rows(session, recorder, station_id, rows, first_row)
+
+
+def _import_rows(session, recorder, station_id, rows, first_row) -> Iterator[dict]:
     approvers: dict[str, Principal] = {}
     for number, raw in enumerate(rows, start=first_row):
         history = {HISTORY_COLUMNS[k]: v for k, v in raw.items() if k in HISTORY_COLUMNS}

@@ -143,3 +143,12 @@ def test_a_recorder_outside_the_station_is_refused_before_any_row(app, world, tm
     result = _run(app, path, station, elsewhere)
     assert result.exit_code == 1 and "forbidden" in result.output
     assert _count(app, ServiceRecord) == 0
+
+
+def test_a_sheet_without_a_status_column_is_refused_as_a_whole(app, world, tmp_path):
+    _community, station, clerk, _other, _admin, volunteer = _setup(world)
+    path = tmp_path / "sign-in.csv"  # a plain sign-in sheet: which rows were approved is unknown
+    path.write_text(f"volunteer,activity,start,end\n{volunteer.volunteer_number},x,{excel(9, 8)},{excel(9, 9)}\n")
+    result = _run(app, path, station, clerk)
+    assert result.exit_code == 1 and "no_status_column" in result.output
+    assert _count(app, ServiceRecord) == 0
