@@ -31,12 +31,18 @@ PHONE_PATTERN = re.compile(PHONE.regex.pattern)  # the API's rule for a phone nu
 MAX_AMOUNT = 10_000_000  # per wallet: far above any real balance, catches a shifted column
 
 
+BATCH_ROWS = 500
+
+
+def iter_csv(handle) -> Iterator[dict]:
+    """Rows of a UTF-8 CSV read from a text handle, headers lower-cased, empty cells dropped."""
+    for line in csv.DictReader(handle):
+        yield {k.strip().lower(): v.strip() for k, v in line.items() if k and v is not None and v.strip()}
+
+
 def read_csv(text: str) -> list[dict]:
     """Rows of a UTF-8 CSV (a BOM from Excel is fine), headers lower-cased, empty cells dropped."""
-    rows = []
-    for line in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))):
-        rows.append({k.strip().lower(): v.strip() for k, v in line.items() if k and v is not None and v.strip()})
-    return rows
+    return list(iter_csv(io.StringIO(text.lstrip("\ufeff"))))
 
 
 def _community(session: Session, code: str | None, cache: dict) -> Community:
