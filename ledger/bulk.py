@@ -4,10 +4,11 @@ Every transaction obeys the rules of ``post``: integer amounts, balanced per uni
 its community, no tracked account below zero, an idempotency key that replays the same payload and
 refuses another, the same request and content hashes. The checks run in Python over the whole
 batch (one read of the keys already used, one locked read of the tracked balances in id order);
-the writes are set-based: ids drawn from the tables' own sequences, transactions and entries by
-COPY on PostgreSQL (``executemany`` on SQLite), stored balances moved by one statement. The hash
-chain is untouched here: the caller seals (``chain.seal``) in the same unit of work if it wants
-the batch linked at once.
+the writes are set-based: transaction ids drawn from their sequence, transactions and entries by
+COPY on PostgreSQL (``executemany`` on SQLite), stored balances moved by one statement. With
+``seal=True`` the batch is also linked into the hash chain before it commits, as the sealer would
+link it (``chain.seal``'s lock, after whatever committed transactions still wait), so a migration
+of millions of postings leaves no backlog for the sealer.
 
 Postings come in *groups* that stand or fall together (an imported row's parts): a refused posting
 refuses its group, whose result is then the error, and the other groups go on.
@@ -18,23 +19,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from . import chain
 from .errors import IdempotencyConflict, InsufficientBalance, InvalidPosting, LedgerError, UnknownAccount
-from .models import Account, Entry, Transaction, utcnow
+from .models import ChainLink, Entry, Transaction, utcnow
 from .posting import (
+    AccountShape,
     Line,
     Posted,
-    _account_shapes,
     _posting_time,
     _sync_loaded_account,
     _validate,
+    remember_shapes,
     request_hash,
 )
+from .posting import _shapes as _shape_cache
 
-LOOKUP_CHUNK = 5000  # keys or ids per IN list (SQLite's and the drivers' parameter limits)
+LOOKUP_CHUNK = 5000  # keys or ids per IN list (SQLite's parameter limit)
+SEAL_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -60,37 +64,57 @@ class _Pending:
     transaction_id: int = 0
 
 
-def _chunks(values: list, size: int = LOOKUP_CHUNK):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def _select_in(session: Session, columns: str, table: str, key: str, values: list, *, sql_type: str,
+               lock: bool = False) -> list:
+    """``SELECT columns FROM table WHERE key IN values`` (in ``key`` order): one array parameter on
+    PostgreSQL (no statement with thousands of parameters to build), chunks of IN lists on SQLite.
+    ``lock`` adds FOR UPDATE on PostgreSQL; SQLite's writer already holds the database lock."""
+    if not values:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return connection.exec_driver_sql(
+            f"SELECT {columns} FROM {table} WHERE {key} = ANY(CAST(%(values)s AS {sql_type}[])) ORDER BY {key}"
+            + (" FOR UPDATE" if lock else ""),
+            {"values": values},
+        ).all()
+    rows = []
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        chunk = values[start : start + LOOKUP_CHUNK]
+        rows += connection.exec_driver_sql(
+            f"SELECT {columns} FROM {table} WHERE {key} IN ({', '.join('?' * len(chunk))}) ORDER BY {key}",
+            tuple(chunk),
+        ).all()
+    return rows
+
+
+def _shapes(session: Session, account_ids: list[int]) -> dict[int, AccountShape]:
+    """Account shapes from ``post``'s per-process cache, the missing ones read in one query."""
+    cache = _shape_cache.setdefault(session.get_bind(), {})
+    found = {i: cache[i] for i in account_ids if i in cache}
+    missing = sorted(i for i in account_ids if i not in found)
+    read = [AccountShape(*row) for row in _select_in(
+        session, "id, unit, community_id, allow_negative, track_balance", "ledger_accounts", "id", missing,
+        sql_type="bigint",
+    )]
+    remember_shapes(session, read)
+    found.update((shape.id, shape) for shape in read)
+    return found
 
 
 def _used_keys(session: Session, keys: list[str]) -> dict[str, tuple[int, str]]:
     """Idempotency keys already in the book: key -> (transaction id, request hash)."""
-    used = {}
-    for chunk in _chunks(keys):
-        rows = session.execute(
-            select(Transaction.idempotency_key, Transaction.id, Transaction.request_hash).where(
-                Transaction.idempotency_key.in_(chunk)
-            )
-        )
-        used.update((key, (tx_id, digest)) for key, tx_id, digest in rows)
-    return used
+    rows = _select_in(session, "idempotency_key, id, request_hash", "ledger_transactions", "idempotency_key", keys,
+                      sql_type="text")
+    return {key: (tx_id, digest) for key, tx_id, digest in rows}
 
 
 def _locked_balances(session: Session, account_ids: list[int]) -> dict[int, list[int]]:
-    """Tracked accounts' balance and version, locked in id order (FOR UPDATE; SQLite holds the write
-    lock already), so nothing moves them between this read and the batch's write."""
-    state = {}
-    for chunk in _chunks(sorted(account_ids)):
-        rows = session.execute(
-            select(Account.id, Account.balance, Account.version)
-            .where(Account.id.in_(chunk))
-            .order_by(Account.id)
-            .with_for_update()
-        )
-        state.update((account_id, [int(balance), int(version)]) for account_id, balance, version in rows)
-    return state
+    """Tracked accounts' balance and version, locked in id order (the lock order of ``post``), so
+    nothing moves them between this read and the batch's write."""
+    rows = _select_in(session, "id, balance, version", "ledger_accounts", "id", sorted(account_ids),
+                      sql_type="bigint", lock=True)
+    return {account_id: [int(balance), int(version)] for account_id, balance, version in rows}
 
 
 def draw_ids(session: Session, table: str, count: int) -> list[int]:
@@ -100,11 +124,11 @@ def draw_ids(session: Session, table: str, count: int) -> list[int]:
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+        drawn = connection.execute(
+            text("SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) FROM generate_series(1, :n)"),
             {"table": table, "n": count},
-        )
-        return sorted(row[0] for row in rows)
+        ).scalar()
+        return sorted(drawn)
     highest = connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
     return list(range(highest + 1, highest + 1 + count))
 
@@ -140,12 +164,14 @@ def _check(posting: Posting, shapes) -> str:
     )
 
 
-def post_groups(session: Session, groups: Sequence[Sequence[Posting]]) -> list[list[Posted] | LedgerError]:
+def post_groups(
+    session: Session, groups: Sequence[Sequence[Posting]], *, seal: bool = False
+) -> list[list[Posted] | LedgerError]:
     """Post every group whose postings all pass, in order; per group its ``Posted`` list (``replayed``
     for a key posted before with the same payload, also earlier in this batch) or the
     ``LedgerError`` that refused it. Raises nothing for a refused group; writes nothing for it."""
     postings = [p for group in groups for p in group]
-    shapes = _account_shapes(session, list({ln.account_id for p in postings for ln in p.lines}))
+    shapes = _shapes(session, list({ln.account_id for p in postings for ln in p.lines}))
     used = _used_keys(session, list({p.idempotency_key for p in postings}))
     balances = _locked_balances(session, [a for a, shape in shapes.items() if shape.track_balance])
     claimed: dict[str, _Pending] = {}  # keys first posted in this batch
@@ -184,7 +210,10 @@ def post_groups(session: Session, groups: Sequence[Sequence[Posting]]) -> list[l
                 accepted.append(pending)
         outcomes.append(outcome)
 
-    _write(session, accepted, {a: balances[a] for p in accepted for a, *_ in p.entries if a in balances})
+    if seal and accepted:
+        while chain.seal(session, limit=SEAL_LIMIT) == SEAL_LIMIT:  # takes the sealers' lock; links what waits
+            pass
+    _write(session, accepted, {a: balances[a] for p in accepted for a, *_ in p.entries if a in balances}, seal=seal)
     return [
         outcome if isinstance(outcome, LedgerError) else [_posted(new, item) for new, item in outcome]
         for outcome in outcomes
@@ -221,7 +250,9 @@ def _posted(new: bool, item: _Pending | Posted) -> Posted:
 
 _TX_COLUMNS = ("id", "idempotency_key", "request_hash", "kind", "community_id", "memo", "actor_id", "location",
                "details", "reverses_id", "related_id", "created_at", "content_hash")
-_ENTRY_COLUMNS = ("id", "transaction_id", "account_id", "unit", "amount", "balance_after", "account_version")
+# Entry ids come from the table's default in the order written: no one needs them back.
+_ENTRY_COLUMNS = ("transaction_id", "account_id", "unit", "amount", "balance_after", "account_version")
+_LINK_COLUMNS = ("seq", "transaction_id", "prev_hash", "chain_hash", "sealed_at")
 _MOVE_BALANCES_PG = text(
     "UPDATE ledger_accounts AS a SET balance = a.balance + v.delta, version = a.version + v.n "
     "FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[]), CAST(:counts AS bigint[])) AS v(id, delta, n) "
@@ -232,13 +263,24 @@ _MOVE_BALANCE = text(
 )
 
 
-def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]]) -> None:
+def _links(session: Session, transactions: list[tuple]) -> list[tuple]:
+    """Chain links of the batch's transactions (id, …, content hash last) after the sealed head; the
+    caller holds the sealers' lock since ``chain.seal`` linked what was waiting."""
+    current, now = chain.head(session), utcnow()
+    prev, links = current.chain_hash, []
+    for seq, row in enumerate(transactions, start=current.seq + 1):
+        linked = chain.link_hash(prev, row[-1])
+        links.append((seq, row[0], prev, linked, now))
+        prev = linked
+    return links
+
+
+def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]], *, seal: bool) -> None:
     """Transactions and entries of the accepted postings, and the stored balances they move."""
     if not pending:
         return
     session.flush()  # the caller's pending ORM rows first, as post() does
     tx_ids = draw_ids(session, "ledger_transactions", len(pending))
-    entry_ids = iter(draw_ids(session, "ledger_entries", sum(len(p.entries) for p in pending)))
     created_at = _posting_time.get() or utcnow()
     transactions, entries = [], []
     deltas: dict[int, list[int]] = {}
@@ -255,11 +297,12 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
                              posting.memo, posting.actor_id, posting.location, posting.details, None,
                              posting.related_id, created_at, content))
         for account_id, unit, amount, balance, version in item.entries:
-            entries.append((next(entry_ids), tx_id, account_id, unit, amount, balance, version))
+            entries.append((tx_id, account_id, unit, amount, balance, version))
             if balance is not None:
                 moved = deltas.setdefault(account_id, [0, 0])
                 moved[0] += amount
                 moved[1] += 1
+    links = _links(session, transactions) if seal else []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         with connection.connection.driver_connection.cursor() as cursor:
@@ -269,6 +312,10 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
             with cursor.copy(f"COPY ledger_entries ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
                 for row in entries:
                     copy.write_row(row)
+            if links:
+                with cursor.copy(f"COPY ledger_chain_links ({', '.join(_LINK_COLUMNS)}) FROM STDIN") as copy:
+                    for row in links:
+                        copy.write_row(row)
         if deltas:
             ids = list(deltas)
             connection.execute(_MOVE_BALANCES_PG, {
@@ -277,6 +324,8 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
     else:
         connection.execute(Transaction.__table__.insert(), [dict(zip(_TX_COLUMNS, row, strict=True)) for row in transactions])
         connection.execute(Entry.__table__.insert(), [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in entries])
+        if links:
+            connection.execute(ChainLink.__table__.insert(), [dict(zip(_LINK_COLUMNS, r, strict=True)) for r in links])
         if deltas:
             connection.execute(_MOVE_BALANCE, [{"id": a, "delta": d, "n": n} for a, (d, n) in deltas.items()])
     for account_id, (balance, version) in final.items():

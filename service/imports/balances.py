@@ -5,7 +5,7 @@ Python checks each row's community and amounts; the batch's volunteer numbers ar
 staging table and one query finds each row's resident and wallets (a missing wallet is opened for
 the whole batch with one INSERT … SELECT). Each row's postings form one group of
 ``ledger.bulk.post_groups`` (a row is posted whole or not at all, with ``post``'s idempotency keys
-and hashes), and the batch is sealed into the hash chain before it commits.
+and hashes), and the batch is linked into the hash chain before it commits.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from .residents import RowError, community_of
 from .staging import UNITS, execute, stage
 
 MAX_AMOUNT = 10_000_000  # per wallet: far above any real balance, catches a shifted column
-SEAL_LIMIT = 20_000
 ROWS = "import_balance_rows"
 DEFAULT_NOTE = "opening balance from the old ledger"
 
@@ -120,13 +119,11 @@ def import_batch(session: Session, batch: list[tuple[int, dict]], communities: d
         groups.append(postings)
         owners.append((number, member_id))
 
-    for (number, member_id), outcome in zip(owners, post_groups(session, groups), strict=True):
+    for (number, member_id), outcome in zip(owners, post_groups(session, groups, seal=True), strict=True):
         if isinstance(outcome, ledger.LedgerError):
             results.append({"row": number, "status": "error", "code": outcome.code, "message": outcome.message,
                             "column": None})
             continue
         status = "exists" if outcome and all(p.replayed for p in outcome) else "created" if outcome else "empty"
         results.append({"row": number, "status": status, "member_id": member_id, "postings": len(outcome)})
-    while ledger.seal(session, limit=SEAL_LIMIT) == SEAL_LIMIT:
-        pass
     return results

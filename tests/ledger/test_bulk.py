@@ -1,0 +1,118 @@
+"""``ledger.bulk.post_groups``: a batch of postings with ``post``'s rules, hashes and idempotency."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+import ledger
+from ledger import Line, Transaction
+from ledger.bulk import Posting, post_groups
+from ledger.errors import IdempotencyConflict, InsufficientBalance, InvalidPosting
+from ledger.models import ChainLink, Entry
+
+from .conftest import award, balance, footprint, key, open_book, unsound
+
+
+def _award(book, wallet, amount, idempotency_key=None, **fields):
+    return Posting(lines=[Line(wallet, amount), Line(book.issuance, -amount)],
+                   idempotency_key=idempotency_key or key(), kind="award", community_id=book.community_id,
+                   **fields)
+
+
+def _spend(book, wallet, amount):
+    return Posting(lines=[Line(wallet, -amount), Line(book.till, amount)], idempotency_key=key(), kind="redemption",
+                   community_id=book.community_id)
+
+
+def _post(session_factory, groups, **options):
+    return ledger.run_in_transaction(session_factory, lambda s: post_groups(s, groups, **options))
+
+
+def test_a_batch_posts_like_post_one_by_one_same_hashes_balances_and_versions(session_factory):
+    book = open_book(session_factory)
+    alice, bob = book.wallets[:2]
+    award(session_factory, book, alice, 5)  # a balance and version from before the batch
+    groups = [[_award(book, alice, 10, "k1", memo="旧台账", details={"source": "import"})],
+              [_award(book, bob, 7, "k2"), _spend(book, bob, 3)],
+              [_spend(book, alice, 15)]]
+    results = _post(session_factory, groups)
+    assert [len(r) for r in results] == [1, 2, 1] and not any(p.replayed for r in results for p in r)
+    assert results[0][0].balances == {alice: 15} and results[2][0].balances == {alice: 0}
+    assert balance(session_factory, alice) == 0 and balance(session_factory, bob) == 4
+    with session_factory() as session:
+        entries = session.execute(
+            select(Entry.account_id, Entry.balance_after, Entry.account_version).where(Entry.account_id == alice)
+            .order_by(Entry.id)
+        ).all()
+        assert [tuple(e) for e in entries] == [(alice, 5, 1), (alice, 15, 2), (alice, 0, 3)]
+        first = session.get(Transaction, results[0][0].transaction_id)
+        digest = ledger.posting.request_hash(
+            kind="award", community_id=book.community_id, lines=sorted([(alice, 10), (book.issuance, -10)]),
+            memo="旧台账", actor_id=None, location=None, details={"source": "import"}, reverses_id=None,
+            related_id=None,
+        )
+        assert first.request_hash == digest
+        assert first.content_hash == ledger.chain.transaction_content_hash(first, first.entries)
+    assert unsound(session_factory) == {}
+
+
+def test_a_refused_posting_refuses_its_whole_group_and_the_others_go_on(session_factory):
+    book = open_book(session_factory)
+    alice, bob = book.wallets[:2]
+    before = footprint(session_factory)
+    results = _post(session_factory, [
+        [_award(book, alice, 10), _spend(book, alice, 11)],  # the award alone would pass
+        [_award(book, bob, 4)],
+        [_award(book, bob, 0)],
+        [Posting(lines=[Line(bob, 5), Line(book.hour_issuance, -5)], idempotency_key=key(), kind="award",
+                 community_id=book.community_id)],
+    ])
+    assert isinstance(results[0], InsufficientBalance) and results[0].code == "insufficient_balance"
+    assert isinstance(results[2], InvalidPosting) and isinstance(results[3], InvalidPosting)
+    assert results[1][0].balances == {bob: 4}
+    assert balance(session_factory, alice) == 0 and balance(session_factory, bob) == 4
+    after = footprint(session_factory)
+    assert after["counts"]["ledger_transactions"] == before["counts"]["ledger_transactions"] + 1
+    assert unsound(session_factory) == {}
+
+
+def test_keys_replay_the_same_payload_and_refuse_another_in_the_book_and_within_the_batch(session_factory):
+    book = open_book(session_factory)
+    alice = book.wallets[0]
+    award(session_factory, book, alice, 5, idempotency_key="before")
+    results = _post(session_factory, [
+        [_award(book, alice, 5, "before")],          # posted before: replayed
+        [_award(book, alice, 6, "before")],          # posted before with another amount
+        [_award(book, alice, 2, "twice")],
+        [_award(book, alice, 2, "twice")],           # earlier in this batch: replayed
+        [_award(book, alice, 3, "twice")],
+    ])
+    assert results[0][0].replayed and results[3][0].replayed and not results[2][0].replayed
+    assert results[3][0].transaction_id == results[2][0].transaction_id
+    assert isinstance(results[1], IdempotencyConflict) and isinstance(results[4], IdempotencyConflict)
+    assert balance(session_factory, alice) == 7
+    again = _post(session_factory, [[_award(book, alice, 2, "twice")]])
+    assert again[0][0].replayed and again[0][0].transaction_id == results[2][0].transaction_id
+    assert unsound(session_factory) == {}
+
+
+def test_seal_links_the_batch_after_what_was_waiting_and_the_chain_verifies(session_factory):
+    book = open_book(session_factory)
+    waiting = award(session_factory, book, book.wallets[0], 1)  # committed, not sealed yet
+    results = _post(session_factory, [[_award(book, w, 3)] for w in book.wallets], seal=True)
+    with session_factory() as session:
+        links = session.execute(select(ChainLink.transaction_id).order_by(ChainLink.seq)).scalars().all()
+    assert links[-5:] == [waiting.transaction_id, *(r[0].transaction_id for r in results)]
+    assert unsound(session_factory) == {}
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_a_batch_with_nothing_new_writes_nothing(session_factory, rows):
+    book = open_book(session_factory)
+    postings = [[_award(book, book.wallets[0], 2, f"same-{n}")] for n in range(rows)]
+    _post(session_factory, postings)
+    before = footprint(session_factory)
+    results = _post(session_factory, postings, seal=True)
+    assert all(r[0].replayed for r in results)
+    assert footprint(session_factory) == before
