@@ -146,7 +146,7 @@ def test_the_command_streams_the_sheet_and_reports_every_row_with_its_column_and
     report = tmp_path / "report.csv"
     counts = run_import(app, str(sheet), import_residents, report=str(report), progress=False)
     assert counts == {"created": 5, "exists": 2, "error": 3}
-    with open(report, encoding="utf-8") as handle:
+    with open(report, encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["row"]) for r in rows] == list(range(1, 11))
     assert (rows[4]["status"], rows[4]["column"], rows[4]["code"]) == ("error", "national_id", "national_id_taken")
