@@ -14,6 +14,7 @@ from ...disputes.schemas import DisputeResolveSchema
 from ...extensions import db
 from ..core import bp, principal
 from ..forms import PROBLEMS, failed, form_page, load_form, once
+from ..me.dispute_lines import disputed_rows
 from . import member_names, staff_names
 
 
@@ -38,6 +39,7 @@ def desk_disputes():
         "desk/disputes.html",
         status,
         disputes=disputes,
+        disputed=disputed_rows(db.session, disputes),
         members=member_names([d.member_id for d in disputes]),
         staff=staff_names([d.resolved_by for d in disputes]),
         can_answer=who.role in (Role.STATION_STAFF, Role.ADMIN),

@@ -11,21 +11,22 @@ import ledger
 
 from ...auth.access import access
 from ...auth.models import Role
-from ...bookkeeping.operations import describe_lines
 from ...disputes.operations import list_disputes, open_dispute, policy_for
 from ...disputes.schemas import DisputeCreateSchema
 from ...extensions import db
 from ...members.operations import get_member, member_statement
 from ..core import bp, principal
 from ..forms import PROBLEMS, failed, form_page, load_form, once
+from .dispute_lines import disputed_rows
+from .statement import statement_rows
 
 
 def disputable_lines(session, member) -> list[dict]:
-    """Recent statement lines still inside the community's dispute window."""
+    """Recent statement lines still inside the community's dispute window, in the reader's words."""
     window = policy_for(session, member.community_id).window_days
     since = ledger.utcnow() - dt.timedelta(days=window)
     lines = member_statement(session, member, unit=None, limit=100, before=None).lines
-    return describe_lines(session, [line for line in lines if line.created_at >= since])
+    return statement_rows(session, [line for line in lines if line.created_at >= since], member)
 
 
 @bp.route("/me/disputes", methods=["GET", "POST"])
@@ -44,10 +45,14 @@ def resident_disputes():
             return redirect(url_for("web.resident_disputes"))
         except PROBLEMS as exc:
             error, field_errors, values, status = failed(exc)
+    if request.method == "GET" and request.args.get("line", "").isdigit():
+        values = {"transaction_id": request.args["line"]}  # "dispute this line" from the statement
+    disputes = list_disputes(db.session, who, limit=50)
     return form_page(
         "resident/disputes.html",
         status,
-        disputes=list_disputes(db.session, who, limit=50),
+        disputes=disputes,
+        disputed=disputed_rows(db.session, disputes),
         lines=disputable_lines(db.session, member),
         window_days=policy_for(db.session, member.community_id).window_days,
         error=error,
