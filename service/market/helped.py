@@ -19,9 +19,9 @@ from ledger import Transaction
 from ..auth.access import Principal
 from ..errors import Invalid, NotFound
 from ..members.models import Member
-from ..proxies.operations import helped_elders, live_grant, record_helper_action, require_within_cap
+from ..proxies.operations import live_grant, record_helper_action, require_within_cap
 from ..rows import get_row
-from .counter import redeem, resident_summary
+from .counter import redeem
 from .models import Redemption
 from .scope import supermarket_for
 
@@ -40,13 +40,6 @@ def find_helper(session: Session, community_id: int, *, card_code: str | None = 
     if not helper.active:
         raise Invalid("this helper's card is deactivated", code="member_inactive")
     return helper
-
-
-def helper_at_counter(session: Session, principal: Principal, card_code: str) -> dict:
-    """What the counter shows when a card is scanned: the resident, and whom they may act for."""
-    supermarket = supermarket_for(session, principal, None)
-    helper = find_helper(session, supermarket.community_id, card_code=card_code)
-    return {**resident_summary(session, helper), "acting_for": helped_elders(session, helper)}
 
 
 def redeem_for_elder(

@@ -28,6 +28,16 @@ def shop_world(live_world):
     return community, shop, cashier
 
 
+def open_shift(page, effort=None):
+    """The counter asks for a shift first: one tap opens it (nothing to count)."""
+    button = page.get_by_test_id("open-shift")
+    if effort is not None:
+        effort.tap(button)
+    else:
+        button.click()
+    page.get_by_test_id("shift-strip").wait_for()
+
+
 def ready(page):
     """The counter's script is running (a scanner typing before that would type into nothing)."""
     page.locator("[data-counter][data-ready]").wait_for()
@@ -59,6 +69,7 @@ def test_a_cashier_serves_three_customers_with_a_scanner_and_one_short_of_coins(
     page = new_page(viewport=TABLET_PORTRAIT)
     sign_in_staff(page, cashier)
     assert page.url.endswith("/counter")
+    open_shift(page)
     effort = Effort(page)
 
     # Customer 1: two bags of rice by barcode (scanned twice) and a bottle of oil by SKU.
@@ -137,6 +148,7 @@ def test_refunds_find_any_basket_and_say_what_is_left(new_page, live_world, shop
     live_world.credit(member, 100)
     page = new_page(viewport=TABLET_PORTRAIT)
     sign_in_staff(page, cashier)
+    open_shift(page)
     serve(page, Effort(page), member.card_code, [RICE_BARCODE, RICE_BARCODE])
     page.get_by_role("navigation").get_by_role("link", name="退货").click()
     page.fill("#member", member.volunteer_number)
@@ -164,6 +176,7 @@ def test_receipts_print_on_58_and_80_mm_paper(new_page, live_world, shop_world):
     live_world.credit(member, 100)
     page = new_page(viewport=TABLET_PORTRAIT)
     sign_in_staff(page, cashier)
+    open_shift(page)
     serve(page, Effort(page), member.card_code, ["OIL1"])
     page.go_back()  # the receipt again
     for mm in ("80", "58"):
@@ -171,3 +184,99 @@ def test_receipts_print_on_58_and_80_mm_paper(new_page, live_world, shop_world):
         pdf = page.pdf(prefer_css_page_size=True)
         width_pt = float(re.search(rb"/MediaBox \[0 0 ([0-9.]+)", pdf).group(1))
         assert abs(width_pt - int(mm) / 25.4 * 72) < 2, (mm, width_pt)
+
+
+def test_a_shift_opens_serves_two_baskets_and_closes_with_the_counts(new_page, live_world, shop_world):
+    community, shop, cashier = shop_world
+    residents = [live_world.member(community, name=name) for name in ("周建国", "李秀英")]
+    for member in residents:
+        live_world.credit(member, 100)
+    earlier = live_world.member(community, name="早班客")
+    live_world.credit(earlier, 100)
+    page = new_page(viewport=TABLET_PORTRAIT)
+    sign_in_staff(page, cashier)
+    expect(page.get_by_test_id("open-shift")).to_be_visible()
+    screenshot(page, "counter-shift-open-tablet")
+    assert axe_problems(page) == []
+    effort = Effort(page)
+    open_shift(page, effort)
+    assert "开班" in page.get_by_test_id("shift-strip").inner_text()
+    totals = [serve(page, effort, residents[0].card_code, [RICE_BARCODE, "OIL1"]),
+              serve(page, effort, residents[1].card_code, ["SOAP"])]
+    assert totals == [50, 5]
+    served = effort.as_dict()
+
+    effort.tap(page.get_by_test_id("close-shift-link"))
+    expect(page.get_by_test_id("declared-baskets")).to_be_focused()
+    screenshot(page, "counter-shift-close-tablet")
+    assert axe_problems(page) == []
+    effort.type("2")
+    effort.tap(page.get_by_test_id("close-shift"))
+    assert page.get_by_test_id("basket-count").inner_text() == "2"
+    assert page.get_by_test_id("coins-taken").inner_text() == "55"
+    assert page.get_by_test_id("basket-difference").inner_text() == "0"
+    period = page.get_by_test_id("close-out-period").inner_text()
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d – \d\d:\d\d", period), period
+    screenshot(page, "counter-shift-close-out-tablet")
+    assert axe_problems(page) == []
+    closing = {k: v - served[k] for k, v in effort.as_dict().items()}
+    # Opening is one tap; two customers take a scan per card and per product and three taps each;
+    # closing is one tap to the form, the count typed (one key) and one tap to close.
+    assert served == {"taps": 1 + 3 + 3, "keys": 0, "scans": 3 + 2}
+    assert closing == {"taps": 2, "keys": 1, "scans": 0}
+
+    effort.tap(page.get_by_test_id("back-to-counter"))
+    expect(page.get_by_test_id("open-shift")).to_be_visible()  # the next shift starts afresh
+    assert [live_world.balance(m) for m in residents] == [50, 95]
+    assert live_world.invariants() == {}
+
+
+def test_a_named_helper_redeems_for_an_elder_and_the_bar_says_so(new_page, live_world, shop_world):
+    community, shop, cashier = shop_world
+    elder = live_world.member(community, name="李秀兰")
+    helper = live_world.member(community, name="李明")
+    live_world.credit(elder, 200)
+    live_world.credit(helper, 15)
+    granted = live_world.resident(elder).post("/api/v1/helper-grants", json={
+        "elder_member_id": elder.id, "helper": helper.volunteer_number, "relation": "child", "monthly_coin_cap": 60})
+    assert granted.status_code == 201, granted.json
+    page = new_page(viewport=TABLET_PORTRAIT)
+    sign_in_staff(page, cashier)
+    open_shift(page)
+    ready(page)
+    effort = Effort(page)
+    effort.scan(helper.card_code)
+    expect(page.get_by_test_id("masked-name")).to_have_text("李*")
+    effort.tap(page.get_by_test_id("act-for"))
+    banner = page.get_by_test_id("acting-for")
+    expect(banner).to_have_text("代办：为 李*兰 兑换 · 代办人 李*")
+    expect(banner).to_be_in_viewport()
+    assert page.get_by_test_id("available-coins").inner_text() == "200"
+    effort.scan("OIL1")
+    effort.scan("OIL1")  # 60 of the 60 left this month: fits
+    assert page.get_by_test_id("bar-balance-after").inner_text() == "140"
+    effort.scan("SOAP")  # 65: over the helper's monthly limit, shown before anything is sent
+    assert "超出代办人本月额度" in page.get_by_test_id("bar-problems").inner_text()
+    assert page.get_by_test_id("checkout").is_disabled()
+    screenshot(page, "counter-acting-for-over-cap-tablet")
+    page.get_by_role("button", name="删除 肥皂").click()
+    expect(page.get_by_test_id("bar-problems")).to_be_empty()
+    screenshot(page, "counter-acting-for-tablet")
+    assert axe_problems(page) == []
+    effort.tap(page.get_by_test_id("checkout"))
+    assert "李*兰（由 李* 代办）" in page.get_by_test_id("confirm").inner_text()
+    effort.tap(page.get_by_test_id("redeem"))
+    assert page.get_by_test_id("receipt-helper").inner_text() == "由 李* 代办"
+    assert page.get_by_test_id("balance-after").inner_text() == "140"
+    screenshot(page, "counter-acting-for-receipt")
+    assert live_world.balance(elder) == 140 and live_world.balance(helper) == 15
+    assert effort.as_dict() == {"taps": 3, "keys": 0, "scans": 4}
+
+    # the elder withdraws the helper: the counter no longer offers to act for her
+    live_world.resident(elder).post(f"/api/v1/helper-grants/{granted.json['id']}/revoke")
+    effort.tap(page.get_by_test_id("next-customer"))
+    ready(page)
+    effort.scan(helper.card_code)
+    expect(page.get_by_test_id("masked-name")).to_have_text("李*")
+    assert page.get_by_test_id("act-for").count() == 0
+    assert live_world.invariants() == {}

@@ -12,6 +12,8 @@ from ...errors import DomainError
 from ...extensions import db
 from ...market import operations as market
 from ...members.cards import normalise_card_code
+from ...members.models import Member
+from ...proxies.operations import helped_elders
 from ..core import ERROR_MESSAGES, error_message, principal
 
 COUNTER = (Role.CASHIER,)
@@ -39,6 +41,15 @@ ERROR_MESSAGES.update(
         "line_already_refunded": _l("already refunded"),
         "refund_exceeds_quantity": _l("more than is left to refund"),
         "sku_taken": _l("This SKU is already in the catalogue."),
+        "shift_required": _l("Open a shift first: nothing was redeemed."),
+        "shift_counts_required": _l("Give both counts as whole numbers (0 or more)."),
+        "shift_closed": _l("This shift was closed already with other counts."),
+        "helper_cap_exceeded": _l("This basket would pass the helper's monthly limit: nothing was taken."),
+        "helper_revoked": _l("This helper's authority was withdrawn: they can no longer act for this resident."),
+        "not_a_helper": _l("This person is not a named helper of this resident."),
+        "helper_not_found": _l("No resident of this community has this card."),
+        "helper_member_wallet_only": _l("A helper spends only the resident's own coins."),
+        "helper_is_elder": _l("A resident cannot act for themself."),
     }
 )
 
@@ -48,9 +59,13 @@ def this_supermarket():
 
 
 def lookup_resident(card_code: str) -> dict | None:
-    """The resident behind a card code: masked name and coins only (as the API's look-up)."""
+    """The resident behind a card code: masked name and coins only (as the API's look-up), and the
+    elders they may act for as a named helper (代办)."""
     found = market.find_residents(db.session, this_supermarket(), card_code=normalise_card_code(card_code))
-    return found[0] if found else None
+    if not found:
+        return None
+    helper = db.session.get(Member, found[0]["member_id"])
+    return {**found[0], "acting_for": helped_elders(db.session, helper)}
 
 
 def stock_level(stock: int) -> str:
@@ -66,6 +81,9 @@ def problem_lines(exc: DomainError) -> list[str]:
     for problem in exc.details.get("lines") or []:
         label = problem.get("name") or problem.get("sku") or problem.get("line_id") or ""
         sentences.append(f"{label}: {error_message(problem)}")
+    if exc.code == "helper_cap_exceeded":
+        sentences.append(_("%(left)s coins are left this month; the basket costs %(total)s.",
+                           left=exc.details.get("left"), total=exc.details.get("required")))
     wallet = exc.details.get("wallet")
     if wallet:
         sentences.append(

@@ -19,11 +19,14 @@ from ...auth.access import access
 from ...auth.models import Role
 from ...errors import DomainError
 from ...extensions import db
+from ...market import helped
 from ...market import operations as market
 from ...market.schemas import MAX_LINE_QUANTITY, MarketRedemptionCreateSchema
+from ...privacy import mask_name
 from ..core import bp, error_text, principal
 from ..forms import FormInvalid, form_values, ledger_key, once
 from . import COUNTER, lookup_resident, problem_lines, stock_level, this_supermarket
+from .shift import current_shift, shift_open_page
 
 
 def basket_lines(form) -> list[dict]:
@@ -72,6 +75,10 @@ def counter_words() -> dict:
         "level_in": _("in stock"),
         "level_low": _("few left"),
         "level_out": _("out of stock"),
+        "acting_for": _("Acting for %(elder)s · helper %(helper)s"),
+        "act_for": _("%(name)s · %(coins)s coins, %(left)s left this month"),
+        "over_cap": _("Over the helper's monthly limit: %(n)s coins left this month."),
+        "for_elder": _("%(elder)s (by helper %(helper)s)"),
         "max_line": MAX_LINE_QUANTITY,
     }
 
@@ -79,10 +86,17 @@ def counter_words() -> dict:
 @bp.route("/counter", methods=["GET", "POST"])
 @access(*COUNTER)
 def counter():
-    """The basket page; POST (from the confirm step) redeems it once per form key."""
+    """The basket page; POST (from the confirm step) redeems it once per form key. With no shift open
+    the page asks for one (a basket made here always belongs to a shift)."""
     who = principal()
     supermarket = this_supermarket()
+    shift = current_shift()
+    if shift is None:
+        if request.method == "POST":
+            return shift_open_page(error_text(DomainError("no shift", code="shift_required")), 409)
+        return shift_open_page()
     card_code = (request.form.get("card_code") or "").strip()
+    acting_for = (request.form.get("acting_for") or "").strip()
     error, problems, values, status, resident = None, [], {}, 200, None
     if request.method == "POST":
         try:
@@ -100,8 +114,9 @@ def counter():
                     raise DomainError("bad quantity", code="invalid_quantity") from None
                 raise FormInvalid(exc.messages) from None
             body = once(
-                {"card_code": card_code, "paid_from": data["paid_from"], "lines": data["lines"]},
-                lambda s: {"id": market.redeem(s, who, idempotency_key=ledger_key(), **data).id},
+                {"card_code": card_code, "paid_from": data["paid_from"], "lines": data["lines"],
+                 "acting_for": acting_for},
+                lambda s: {"id": redeem_here(s, who, data, acting_for).id},
             )
             return redirect(url_for("web.counter_receipt", redemption_id=body["id"]))
         except FormInvalid as exc:
@@ -117,6 +132,7 @@ def counter():
     restored = {
         "card_code": card_code if resident else "",
         "resident": resident,
+        "acting_for": int(acting_for) if acting_for.isdigit() and resident else None,
         "paid_from": values.get("paid_from", "member"),
         "lines": [[line["product_id"], line["quantity"]] for line in basket_lines(request.form)
                   if isinstance(line["quantity"], int)] if request.method == "POST" else [],
@@ -125,12 +141,26 @@ def counter():
     return render_template(
         "counter/counter.html",
         supermarket=supermarket,
+        shift=shift,
         catalogue=catalogue_rows(products),
         state=restored,
         words=counter_words(),
         error=error,
         problems=problems,
     ), status
+
+
+def redeem_here(session, who, data: dict, acting_for: str):
+    """The basket as the resident's own, or (``acting_for`` an elder's member id) by a named helper
+    (代办): the scanned card is then the helper's and the elder's own coins pay."""
+    if not acting_for:
+        return market.redeem(session, who, idempotency_key=ledger_key(), **data)
+    if not acting_for.isdigit():
+        raise DomainError("acting for whom", code="member_not_found")
+    return helped.redeem_for_elder(
+        session, who, idempotency_key=ledger_key(), helper_card_code=data["card_code"], member_id=int(acting_for),
+        lines=data["lines"], paid_from="member",
+    )
 
 
 @bp.post("/counter/resident")
@@ -146,7 +176,8 @@ def counter_resident():
         return jsonify(error=error_text(exc)), exc.status
     if found is None:
         return jsonify(error=error_text(DomainError("no member", code="member_not_found"))), 404
-    return jsonify(resident={k: found.get(k) for k in ("masked_name", "coins", "household_coins")}, card_code=card_code)
+    return jsonify(resident={k: found.get(k) for k in ("masked_name", "coins", "household_coins", "acting_for")},
+                   card_code=card_code)
 
 
 PAPER = {"58": "58", "80": "80"}
@@ -161,7 +192,9 @@ def receipt_page(receipt: dict):
 @access(Role.CASHIER, Role.ADMIN, Role.SUPERVISOR)
 def counter_receipt(redemption_id: int):
     redemption = market.get_redemption(db.session, principal(), redemption_id)
-    return receipt_page(market.redemption_receipt(db.session, redemption))
+    receipt = market.redemption_receipt(db.session, redemption)
+    helper = helped.acted_by(db.session, redemption)
+    return receipt_page({**receipt, "acted_by": mask_name(helper.name) if helper else None})
 
 
 @bp.get("/counter/refund-receipts/<int:refund_id>")

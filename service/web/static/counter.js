@@ -27,7 +27,8 @@
   var dialog = document.getElementById("confirm");
   var csrf = form.querySelector("input[name=csrf_token]").value;
 
-  var state = { cardCode: "", resident: null, lines: [] };  // lines: [{id, qty}] in the order added
+  // lines: [{id, qty}] in the order added; actingFor: the elder a named helper (代办) redeems for
+  var state = { cardCode: "", resident: null, actingFor: null, lines: [] };
 
   function say(template, values) {
     return String(template).replace(/%\((\w+)\)s/g, function (_m, key) {
@@ -108,6 +109,7 @@
       if (answer.ok) {
         state.cardCode = answer.json.card_code;
         state.resident = answer.json.resident;
+        state.actingFor = null;
         paidFrom.value = "member";
         show(say(words.found, { name: state.resident.masked_name }));
         render();
@@ -177,6 +179,9 @@
     if (!state.resident) {
       return null;
     }
+    if (state.actingFor) {
+      return state.actingFor.coins;
+    }
     if (paidFrom.value === "household" && state.resident.household_coins !== null) {
       return state.resident.household_coins;
     }
@@ -208,13 +213,15 @@
     if (state.resident) {
       document.getElementById("masked-name").textContent = state.resident.masked_name;
       document.getElementById("available-coins").textContent = state.resident.coins;
-      var hasHousehold = state.resident.household_coins !== null && state.resident.household_coins !== undefined;
+      var hasHousehold = !state.actingFor && state.resident.household_coins !== null &&
+        state.resident.household_coins !== undefined;
       document.getElementById("household-coins-wrap").hidden = !hasHousehold;
       document.getElementById("paid-from-wrap").hidden = !hasHousehold;
       if (hasHousehold) {
         document.getElementById("household-coins").textContent = state.resident.household_coins;
       }
     }
+    renderActing();
 
     linesList.textContent = "";
     var problems = [];
@@ -256,11 +263,58 @@
     if (have !== null && sum > have) {
       problems.unshift(say(words.short, { n: sum - have }));
     }
+    if (state.actingFor && sum > state.actingFor.coins_left_this_month) {
+      problems.unshift(say(words.over_cap, { n: state.actingFor.coins_left_this_month }));
+    }
     var bar = document.getElementById("bar-problems");
     bar.textContent = "";
     problems.forEach(function (text) { bar.appendChild(el("div", {}, text)); });
     checkout.disabled = !state.resident || !state.lines.length || problems.length > 0;
   }
+
+  // --- a named helper (代办) redeeming for an elder: the elder's coins, "acting for" always in view ----
+
+  function renderActing() {
+    var choices = (state.resident && state.resident.acting_for) || [];
+    var buttons = document.getElementById("acting-buttons");
+    var banner = document.getElementById("acting-banner");
+    buttons.textContent = "";
+    choices.forEach(function (elder) {
+      buttons.appendChild(el("button", { type: "button", "class": "secondary", "data-elder": elder.elder_member_id,
+        "data-testid": "act-for" }, say(words.act_for, {
+          name: elder.elder_name, coins: elder.coins, left: elder.coins_left_this_month })));
+    });
+    document.getElementById("acting-choices").hidden = !choices.length || !!state.actingFor;
+    document.getElementById("acting-details").hidden = !state.actingFor;
+    document.getElementById("acting_for").value = state.actingFor ? state.actingFor.elder_member_id : "";
+    banner.hidden = !state.actingFor;
+    banner.textContent = state.actingFor
+      ? say(words.acting_for, { elder: state.actingFor.elder_name, helper: state.resident.masked_name }) : "";
+    if (state.actingFor) {
+      document.getElementById("masked-name").textContent = say(words.for_elder, {
+        elder: state.actingFor.elder_name, helper: state.resident.masked_name });
+      document.getElementById("available-coins").textContent = state.actingFor.coins;
+    }
+  }
+  function actFor(id) {
+    var choices = (state.resident && state.resident.acting_for) || [];
+    state.actingFor = null;
+    choices.forEach(function (elder) {
+      if (elder.elder_member_id === id) {
+        state.actingFor = elder;
+      }
+    });
+    paidFrom.value = "member";
+    render();
+    scan.focus();
+  }
+  document.getElementById("acting-buttons").addEventListener("click", function (event) {
+    var button = event.target.closest("[data-elder]");
+    if (button) {
+      actFor(Number(button.dataset.elder));
+    }
+  });
+  document.getElementById("stop-acting").addEventListener("click", function () { actFor(null); });
 
   // --- confirm, redeem, next customer -------------------------------------------------------------
 
@@ -269,7 +323,9 @@
       return;
     }
     var count = state.lines.reduce(function (n, l) { return n + l.qty; }, 0);
-    document.getElementById("confirm-name").textContent = state.resident.masked_name;
+    document.getElementById("confirm-name").textContent = state.actingFor
+      ? say(words.for_elder, { elder: state.actingFor.elder_name, helper: state.resident.masked_name })
+      : state.resident.masked_name;
     document.getElementById("confirm-items").textContent = say(words.items, { n: count });
     document.getElementById("confirm-total").textContent = total();
     document.getElementById("confirm-after").textContent = available() - total();
@@ -286,7 +342,7 @@
     HTMLFormElement.prototype.submit.call(form);
   }
   function nextCustomer() {
-    state = { cardCode: "", resident: null, lines: [] };
+    state = { cardCode: "", resident: null, actingFor: null, lines: [] };
     show("");
     hideSuggestions();
     render();
@@ -458,6 +514,11 @@
     state.cardCode = start.card_code;
     state.resident = start.resident;
     paidFrom.value = start.paid_from || "member";
+    (start.resident.acting_for || []).forEach(function (elder) {
+      if (elder.elder_member_id === start.acting_for) {
+        state.actingFor = elder;
+      }
+    });
   }
   (start.lines || []).forEach(function (pair) {
     if (byId[pair[0]]) {
