@@ -1,4 +1,4 @@
-"""Shared marshmallow pieces: strict integers for money, the error body, pagination."""
+"""Shared marshmallow pieces: strict integers for money, strict booleans, the error body, pagination."""
 
 from __future__ import annotations
 
@@ -20,6 +20,25 @@ def signed_coins(**kwargs) -> fields.Integer:
         validate.NoneOf([0], error="must not be zero"),
     )
     return fields.Integer(strict=True, validate=rule, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only.
+
+    marshmallow's Boolean also takes 1, 0, "yes", "on", "true" … and even ``1 in {True}`` holds in
+    Python, so its truthy/falsy sets cannot say "a real boolean": the document says ``boolean``
+    and a body with ``"active": 0`` must be a 422, not a silent ``false``.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
+
+
+def flag(**kwargs) -> StrictBoolean:
+    """A yes/no field in a JSON body (or response). Query strings use ``fields.Boolean``: text."""
+    return StrictBoolean(**kwargs)
 
 
 def text(max_length: int, *, required: bool = True, min_length: int = 1, **kwargs) -> fields.String:

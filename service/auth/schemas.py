@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import ref_id, text
+from ..schemas import flag, ref_id, text
 from .models import STAFF_ROLES
 
 
@@ -54,8 +54,8 @@ class StaffSchema(Schema):
     community_id = fields.Integer(allow_none=True)
     station_id = fields.Integer(allow_none=True)
     supermarket_id = fields.Integer(allow_none=True)
-    active = fields.Boolean()
-    must_change_password = fields.Boolean()
+    active = flag()
+    must_change_password = flag()
 
 
 class PasswordResetSchema(Schema):
@@ -71,4 +71,4 @@ class WhoAmISchema(Schema):
     station_id = fields.Integer(allow_none=True)
     supermarket_id = fields.Integer(allow_none=True)
     name = fields.String()
-    must_change_password = fields.Boolean()
+    must_change_password = flag()

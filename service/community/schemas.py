@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import MAX_MINUTES, ref_id, text
+from ..schemas import MAX_MINUTES, flag, ref_id, text
 
 MONTH_DAY = validate.Regexp(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", error="use MM-DD")
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
@@ -12,7 +12,7 @@ class CommunitySettingsSchema(Schema):
     coins_per_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
     daily_cap_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
     late_entry_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=366))
-    four_eyes = fields.Boolean()
+    four_eyes = flag()
     notice_period_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=60))
     hour_storage_cap_minutes = fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_MINUTES)
@@ -59,4 +59,4 @@ class PlaceCreateSchema(Schema):
 
 class PlaceSchema(PlaceCreateSchema):
     id = fields.Integer(dump_only=True)
-    active = fields.Boolean(dump_only=True)
+    active = flag(dump_only=True)

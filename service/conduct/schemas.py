@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import MAX_COINS, PageQuerySchema, coins, query_id, ref_id, signed_coins, text
+from ..schemas import MAX_COINS, PageQuerySchema, coins, flag, query_id, ref_id, signed_coins, text
 from ..volunteering.schemas import NoNulSchema
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
@@ -25,7 +25,7 @@ class IndicatorUpdateSchema(NoNulSchema):
         strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_COINS),
         metadata={"description": "at most this many points (absolute) per beneficiary per calendar month"},
     )
-    active = fields.Boolean()
+    active = flag()
 
 
 class IndicatorCreateSchema(IndicatorUpdateSchema):

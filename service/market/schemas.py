@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from ..members.cards import CardCode
-from ..schemas import PageQuerySchema, coins, query_id, ref_id, text
+from ..schemas import PageQuerySchema, coins, flag, query_id, ref_id, text
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", error="1-40 letters, digits, '.', '-' and '_'")
 BARCODE = validate.Regexp(r"^[0-9]{8,14}$", error="8 to 14 digits (EAN-8, EAN-13, UPC-A, GTIN-14)")
@@ -47,7 +47,7 @@ class ProductCreateSchema(Schema):
     name = text(100)
     unit = text(16, required=False, load_default="件")
     price = coins(required=True, validate=validate.Range(min=1, max=MAX_PRICE), metadata={"description": "whole coins per unit"})
-    active = fields.Boolean(load_default=True)
+    active = flag(load_default=True)
 
 
 class ProductUpdateSchema(Schema):
@@ -56,7 +56,7 @@ class ProductUpdateSchema(Schema):
     name = text(100, required=False)
     unit = text(16, required=False)
     price = coins(validate=validate.Range(min=1, max=MAX_PRICE))
-    active = fields.Boolean()
+    active = flag()
 
 
 class ProductSchema(Schema):
@@ -69,7 +69,7 @@ class ProductSchema(Schema):
     unit = fields.String()
     price = fields.Integer()
     stock = fields.Integer(metadata={"description": "exact count, for staff"})
-    active = fields.Boolean()
+    active = flag()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -187,7 +187,7 @@ class MarketRefundSchema(Schema):
     transaction_id = fields.Integer()
     staff_id = fields.Integer(allow_none=True)
     reason = fields.String()
-    whole = fields.Boolean()
+    whole = flag()
     total = fields.Integer()
     balance_after = fields.Integer(metadata={"description": "the refunded wallet's balance after the refund"})
     created_at = fields.DateTime()

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import PageQuerySchema, query_id, ref_id, text
+from ..schemas import PageQuerySchema, flag, query_id, ref_id, text
 from .cards import CardCode
 from .phones import MainlandMobile
 
@@ -45,7 +45,7 @@ class HouseholdMemberSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     volunteer_number = fields.String()
-    is_head = fields.Boolean()
+    is_head = flag()
 
 
 class HouseholdDetailSchema(HouseholdSchema):
@@ -96,11 +96,11 @@ class MemberSchema(Schema):
     name = fields.String()
     phone = fields.String(allow_none=True)
     # The mask (last four) is never sent beside the full birth date; whether a number is on file is.
-    national_id_on_file = fields.Boolean()
+    national_id_on_file = flag()
     birth_date = fields.Date(allow_none=True)
     volunteer_number = fields.String()
     card_code = fields.String()
-    active = fields.Boolean()
+    active = flag()
     created_at = fields.DateTime()
 
 
@@ -225,7 +225,7 @@ class DeactivateSchema(Schema):
 
 class DeactivatedSchema(Schema):
     member_id = fields.Integer()
-    active = fields.Boolean()
+    active = flag()
     reason = fields.String()
     coins = fields.Integer(metadata={"description": "coins moved out of the resident's wallet"})
     hours_minutes = fields.Integer(metadata={"description": "time-bank minutes returned to the community"})

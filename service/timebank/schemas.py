@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import PageQuerySchema, query_id, ref_id, text
+from ..schemas import PageQuerySchema, flag, query_id, ref_id, text
 from ..volunteering.schemas import NoNulSchema
 
 MINUTES = validate.Range(min=1, max=100 * 60)
@@ -10,7 +10,7 @@ class ProviderUpdateSchema(NoNulSchema):
     name = text(100, required=False)
     contact = text(100, required=False, min_length=0)
     description = text(1000, required=False, min_length=0)
-    active = fields.Boolean()
+    active = flag()
 
 
 class ProviderCreateSchema(ProviderUpdateSchema):
@@ -33,7 +33,7 @@ class TimebankServiceUpdateSchema(NoNulSchema):
     category = text(32, required=False, min_length=0)
     minutes = fields.Integer(strict=True, validate=MINUTES, metadata={"description": "price in time-bank minutes"})
     description = text(1000, required=False, min_length=0)
-    active = fields.Boolean()
+    active = flag()
 
 
 class TimebankServiceCreateSchema(TimebankServiceUpdateSchema):

@@ -1,7 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..blueprint import find_nul
-from ..schemas import PageQuerySchema, query_id, ref_id, text
+from ..schemas import PageQuerySchema, flag, query_id, ref_id, text
 
 STATUSES = ["pending", "approved", "rejected", "reversed"]
 MINUTES = validate.Range(min=1, max=24 * 60)
@@ -30,14 +30,14 @@ class ActivityUpdateSchema(NoNulSchema):
     name = text(100, required=False)
     name_en = text(100, required=False, min_length=0)
     description = text(1000, required=False, min_length=0)
-    active = fields.Boolean()
+    active = flag()
 
 
 class ActivitySchema(ActivityCreateSchema):
     id = fields.Integer(dump_only=True)
     station_id = fields.Integer(dump_only=True)
     community_id = fields.Integer(dump_only=True)
-    active = fields.Boolean(dump_only=True)
+    active = flag(dump_only=True)
 
 
 class ActivityQuerySchema(Schema):
@@ -144,8 +144,8 @@ class ServiceRecordSchema(Schema):
     service_date = fields.Date()
     evidence = fields.String()
     status = fields.String()
-    late_entry = fields.Boolean(metadata={"description": "补录: entered long after the activity"})
-    needs_admin = fields.Boolean(metadata={"description": "over the daily cap: an administrator must approve"})
+    late_entry = flag(metadata={"description": "补录: entered long after the activity"})
+    needs_admin = flag(metadata={"description": "over the daily cap: an administrator must approve"})
     review_reasons = fields.List(fields.String(), dump_only=True)
     recorded_by = fields.Integer()
     verified_by = fields.Integer(allow_none=True)
@@ -196,8 +196,8 @@ class PublicCertificateSchema(Schema):
     records = fields.List(fields.Nested(CertificateRecordSchema))
     content_hash = fields.String()
     person_in_charge = fields.String(allow_none=True, metadata={"description": "the community's person in charge"})
-    hash_ok = fields.Boolean(metadata={"description": "the stored snapshot still matches its hash"})
-    intact = fields.Boolean(metadata={"description": "the hash matches and none of its records was reversed since"})
+    hash_ok = flag(metadata={"description": "the stored snapshot still matches its hash"})
+    intact = flag(metadata={"description": "the hash matches and none of its records was reversed since"})
     reversed_records = fields.List(fields.Nested(CertificateRecordSchema),
                                    metadata={"description": "records on it reversed after it was issued"})
     reversed_minutes = fields.Integer()

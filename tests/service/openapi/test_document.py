@@ -150,3 +150,28 @@ def test_a_csv_sheet_without_a_recognised_column_is_refused(world):
             content_type="text/csv",
         )
         assert_error_body(answer, 422)
+
+
+def test_every_boolean_in_a_json_body_takes_only_true_or_false(world, document):
+    """The document says ``boolean``; 0, 1, "true", "yes" or null must not become a silent yes or no."""
+    city_admin = world.admin()
+    checked = set()
+    for path, method, operation in operations(document):
+        if method not in {"post", "patch", "put"} or "admin" not in operation.get("x-roles", []):
+            continue
+        media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        properties = resolve(document, media["schema"]).get("properties", {}) if media else {}
+        for name, prop in properties.items():
+            if prop.get("type") != "boolean" or prop.get("readOnly"):
+                continue
+            url = re.sub(r"\{[^}]+\}", "1", path)
+            for value in (0, 1, "true", "yes", None):
+                answer = getattr(city_admin, method)(url, {name: value})
+                error = assert_error_body(answer, 422)
+                assert name in error["details"]["fields"], (method, path, name, value, error)
+            checked.add(f"{method.upper()} {path} {name}")
+    assert {
+        "POST /api/v1/products active", "PATCH /api/v1/products/{product_id} active",
+        "PATCH /api/v1/communities/{community_id} four_eyes", "POST /api/v1/services active",
+        "PATCH /api/v1/activities/{activity_id} active", "PATCH /api/v1/service-providers/{provider_id} active",
+    } <= checked, sorted(checked)
