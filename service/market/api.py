@@ -303,7 +303,10 @@ class DailyTotals(MethodView):
     @blp.arguments(DailyTotalsQuerySchema, location="query")
     @blp.response(200, DailyTotalsSchema)
     def get(self, query, supermarket_id):
-        """The supermarket's totals per local day (default: this month so far)."""
+        """The supermarket's totals per local day (default: this month so far).
+
+        ``first_day`` <= ``last_day``, at most 366 days apart (else 422 ``invalid_period``).
+        """
         return operations.daily_totals(db.session, current_principal(), supermarket_id=supermarket_id, **query)
 
 
@@ -313,6 +316,7 @@ class DailyTotalsCsv(MethodView):
     @blp.arguments(DailyTotalsQuerySchema, location="query")
     @blp.response(200, description="daily totals as CSV (UTF-8 with BOM)", content_type="text/csv")
     def get(self, query, supermarket_id):
+        """The daily totals as a spreadsheet; the same period rules as the JSON."""
         totals = operations.daily_totals(db.session, current_principal(), supermarket_id=supermarket_id, **query)
         return documents.daily_totals_csv(totals)
 

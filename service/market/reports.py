@@ -151,8 +151,11 @@ def daily_totals(
     """A supermarket's totals per local day: baskets, coins in, refunds, coins back, goods out."""
     supermarket = readable_supermarket(session, principal, supermarket_id)
     zone = local_zone()
-    today = local(utcnow()).date()
-    last_day = last_day or today
+    if last_day is None:
+        last_day = local(utcnow()).date()
+        if first_day is not None:  # so that first_day alone is always a valid period
+            _within_calendar(first_day)
+            last_day = min(max(last_day, first_day), first_day + MAX_PERIOD)
     first_day = first_day or last_day.replace(day=1)
     _within_calendar(first_day, last_day)
     if last_day < first_day or (last_day - first_day).days > 366:

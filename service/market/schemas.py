@@ -5,6 +5,7 @@ from marshmallow.exceptions import ValidationError
 
 from ..members.cards import CardCode
 from ..schemas import PageQuerySchema, coins, flag, query_id, ref_id, text
+from .reports import FIRST_DAY, LAST_DAY
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", error="1-40 letters, digits, '.', '-' and '_'")
 BARCODE = validate.Regexp(r"^[0-9]{8,14}$", error="8 to 14 digits (EAN-8, EAN-13, UPC-A, GTIN-14)")
@@ -310,9 +311,20 @@ class CloseOutSchema(Schema):
     refunds = fields.List(fields.Nested(CloseOutDocumentSchema))
 
 
+def report_day(description: str) -> fields.Date:
+    """A local date a report may cover: 2000-01-01 to 2999-12-31, checked and documented (pattern)."""
+    return fields.Date(
+        validate=validate.Range(min=FIRST_DAY, max=LAST_DAY, error=f"dates run from {FIRST_DAY} to {LAST_DAY}"),
+        metadata={"description": description, "pattern": r"^2[0-9]{3}-"},
+    )
+
+
 class DailyTotalsQuerySchema(Schema):
-    first_day = fields.Date(metadata={"description": "local date; default the 1st of last_day's month"})
-    last_day = fields.Date(metadata={"description": "local date; default today"})
+    """At most 366 days, ``first_day`` <= ``last_day`` (422 ``invalid_period`` when both are given
+    and break it: a rule across two parameters, which OpenAPI cannot state)."""
+
+    first_day = report_day("local date; default the 1st of last_day's month")
+    last_day = report_day("local date; default today, but not before first_day nor more than 366 days after it")
 
 
 class DayTotalsSchema(Schema):

@@ -16,13 +16,29 @@ def test_a_huge_page_cursor_is_refused(shop, path):
 
 @pytest.mark.parametrize(
     "days",
-    [{"last_day": "9999-12-31"}, {"first_day": "0001-01-01", "last_day": "0001-01-02"}],
+    [{"last_day": "9999-12-31"}, {"first_day": "0001-01-01", "last_day": "0001-01-02"}, {"first_day": "1999-12-31"}],
 )
 def test_daily_totals_at_the_ends_of_the_calendar_are_refused(shop, days):
     for suffix in ("", ".csv"):
         response = shop.admin.get(f"/api/v1/supermarkets/{shop.supermarket.id}/daily-totals{suffix}", query_string=days)
         assert response.status_code == 422, response.get_data(as_text=True)
-        assert response.json["error"]["code"] == "invalid_period"
+        refused = set(response.json["error"]["details"]["fields"])
+        assert refused and refused <= set(days), refused
+
+
+@pytest.mark.parametrize(
+    "first_day, last_day",
+    [("2000-01-01", "2001-01-01"), ("2999-12-31", "2999-12-31"), ("2999-06-01", "2999-06-01")],
+)
+def test_daily_totals_from_any_first_day_alone_is_a_period(shop, first_day, last_day):
+    """The document's calendar (a date of years 2000 to 2999) is all a client needs to know for one
+    parameter: the default last day stays within 366 days of it and not before it."""
+    url = f"/api/v1/supermarkets/{shop.supermarket.id}/daily-totals"
+    body = shop.admin.get(url, query_string={"first_day": first_day})
+    assert body.status_code == 200, body.json
+    assert (body.json["first_day"], body.json["last_day"]) == (first_day, last_day)
+    sheet = shop.admin.get(url + ".csv", query_string={"first_day": first_day})
+    assert sheet.status_code == 200 and sheet.mimetype == "text/csv"
 
 
 @pytest.mark.parametrize(

@@ -99,12 +99,15 @@ def test_a_patch_body_is_optional_where_the_server_reads_none_as_no_change(world
     assert document["paths"]["/api/v1/redemptions"]["post"]["requestBody"]["required"] is True
 
 
-def test_month_and_certificate_number_have_the_pattern_that_routes_them(world, document):
+def test_month_certificate_number_and_report_days_have_the_pattern_the_server_enforces(world, document):
     month = document["paths"]["/api/v1/disclosures/{community_id}/{month}"]["parameters"]
     pattern = next(p for p in month if p["name"] == "month")["schema"]["pattern"]
     assert re.fullmatch(pattern, "2026-11") and not re.fullmatch(pattern, "2026-13")
     number = document["paths"]["/api/v1/certificates/{number}"]["parameters"][0]["schema"]["pattern"]
     assert re.fullmatch(number, "GC20261103-1A2B3C4D5E") and not re.fullmatch(number, "a b")
+    totals = document["paths"]["/api/v1/supermarkets/{supermarket_id}/daily-totals.csv"]["get"]["parameters"]
+    day = next(p for p in totals if p["name"] == "first_day")["schema"]
+    assert day["format"] == "date" and re.match(day["pattern"], "2000-01-01") and not re.match(day["pattern"], "1999-12-31")
     community = world.community()
     admin = world.admin(community)
     assert_error_body(admin.get(f"/api/v1/disclosures/{community.id}/2026-13"), 404)
