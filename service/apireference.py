@@ -127,6 +127,10 @@ def _schema(lines: list[str], name: str, schema: dict) -> None:
             f"| `{field}` | {_cell(_type(spec))} | {flags} | {_cell(_constraints(spec))} | {_cell(spec.get('description'))} |"
         )
     lines.append("")
+    for rule in schema.get("allOf", [schema]):
+        if "oneOf" in rule:
+            names = ", ".join(f"`{name}`" for alternative in rule["oneOf"] for name in alternative["required"])
+            lines += [f"Exactly one of {names}.", ""]
 
 
 def markdown(document: dict) -> str:

@@ -11,6 +11,7 @@ what it cannot see, derived from the same code so the two cannot drift:
 - the media type of CSV and HTML responses; a JSON body is required only if its schema requires
   a field (the server reads a missing body as ``{}``);
 - path patterns from the URL converters that route the request (``{month}``, ``{number}``);
+- a body's "exactly one of" rules as ``oneOf`` (``service.schemas.exactly_one_of``);
 - stable ``operationId``s and OpenAPI links from a created resource to what can follow it;
 - ``/healthz``, ``/readyz`` and ``/metrics``.
 """
@@ -106,6 +107,19 @@ class ContractPlugin(BasePlugin):
     def init_spec(self, spec):
         super().init_spec(spec)
         self.spec = spec
+
+    def schema_helper(self, name, definition, **kwargs):
+        """A body schema's "exactly one of" rules (``service.schemas.exactly_one_of``) as ``oneOf``."""
+        from apispec.ext.marshmallow.common import resolve_schema_cls
+
+        from .schemas import exactly_one_groups
+
+        schema = kwargs.get("schema")
+        groups = exactly_one_groups(resolve_schema_cls(schema)) if schema is not None else []
+        rules = [{"oneOf": [{"required": [field]} for field in group]} for group in groups]
+        if len(rules) > 1:
+            return {"allOf": rules}
+        return rules[0] if rules else None
 
     def _schema_requires_fields(self, schema) -> bool:
         if isinstance(schema, dict) and "$ref" in schema:

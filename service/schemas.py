@@ -1,8 +1,9 @@
-"""Shared marshmallow pieces: strict integers for money, strict booleans, the error body, pagination."""
+"""Shared marshmallow pieces: strict integers for money, strict booleans, "exactly one of" rules,
+the error body, pagination."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 MAX_COINS = 1_000_000  # per single posting through the API; far above any real award or basket
 MAX_MINUTES = 100_000 * 60
@@ -39,6 +40,25 @@ class StrictBoolean(fields.Boolean):
 def flag(**kwargs) -> StrictBoolean:
     """A yes/no field in a JSON body (or response). Query strings use ``fields.Boolean``: text."""
     return StrictBoolean(**kwargs)
+
+
+def exactly_one_of(*names: str, message: str, field_name: str = "_schema"):
+    """A schema rule: exactly one of ``names`` is given (and not null). Assign it in the class body
+    (``_one_key = exactly_one_of("sku", "product_id", message=...)``); the OpenAPI document states
+    it as ``oneOf`` of ``required`` (service/openapi.py reads ``exactly_one_of`` off the rule)."""
+
+    def rule(self, data, **_kwargs):
+        if sum(data.get(name) is not None for name in names) != 1:
+            raise ValidationError(message, field_name)
+
+    rule.exactly_one_of = names
+    return validates_schema(rule)
+
+
+def exactly_one_groups(schema_class) -> list[tuple[str, ...]]:
+    """The ``exactly_one_of`` rules of a schema class (inherited ones too), in a stable order."""
+    groups = {getattr(getattr(schema_class, attr, None), "exactly_one_of", None) for attr in dir(schema_class)}
+    return sorted(group for group in groups if group)
 
 
 def text(max_length: int, *, required: bool = True, min_length: int = 1, **kwargs) -> fields.String:

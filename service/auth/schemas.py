@@ -1,6 +1,6 @@
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
-from ..schemas import flag, ref_id, text
+from ..schemas import exactly_one_of, flag, ref_id, text
 from .models import STAFF_ROLES
 
 
@@ -16,10 +16,7 @@ class ResidentTokenRequestSchema(Schema):
     phone = fields.String(validate=validate.Regexp(r"^[+\d][\d\s()-]{4,24}$", error="not a phone number"))
     pin = text(8)
 
-    @validates_schema
-    def _one_identity(self, data, **_kwargs):
-        if ("card_code" in data) == ("phone" in data):
-            raise ValidationError("send either card_code or phone", "card_code")
+    _one_identity = exactly_one_of("card_code", "phone", message="send either card_code or phone", field_name="card_code")
 
 
 class PasswordChangeSchema(Schema):

@@ -1,6 +1,16 @@
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
-from ..schemas import MAX_COINS, PageQuerySchema, coins, flag, query_id, ref_id, signed_coins, text
+from ..schemas import (
+    MAX_COINS,
+    PageQuerySchema,
+    coins,
+    exactly_one_of,
+    flag,
+    query_id,
+    ref_id,
+    signed_coins,
+    text,
+)
 from ..volunteering.schemas import NoNulSchema
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
@@ -62,10 +72,9 @@ class AwardCreateSchema(NoNulSchema):
     evidence = text(2000, required=False, min_length=0)
     station_id = ref_id(metadata={"description": "administrators: where; station staff: always their station"})
 
-    @validates_schema
-    def one_beneficiary(self, data, **_kwargs):
-        if (data.get("member_id") is None) == (data.get("household_id") is None):
-            raise ValidationError("name exactly one of member_id and household_id", field_name="member_id")
+    one_beneficiary = exactly_one_of(
+        "member_id", "household_id", message="name exactly one of member_id and household_id", field_name="member_id"
+    )
 
 
 class AwardSchema(Schema):
@@ -132,10 +141,10 @@ class FlagCreateSchema(Schema):
     service_record_id = ref_id()
     reason = text(1000)
 
-    @validates_schema
-    def _one_subject(self, data, **_kwargs):
-        if ("award_id" in data) == ("service_record_id" in data):
-            raise ValidationError("name exactly one of award_id and service_record_id", field_name="award_id")
+    _one_subject = exactly_one_of(
+        "award_id", "service_record_id", message="name exactly one of award_id and service_record_id",
+        field_name="award_id",
+    )
 
 
 class FlagResolveSchema(Schema):

@@ -1,10 +1,9 @@
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import Schema, fields, validate
 
 from ..members.cards import CardCode
-from ..schemas import PageQuerySchema, coins, flag, query_id, ref_id, text
+from ..schemas import PageQuerySchema, coins, exactly_one_of, flag, query_id, ref_id, text
 from .reports import FIRST_DAY, LAST_DAY
 
 SKU = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", error="1-40 letters, digits, '.', '-' and '_'")
@@ -27,10 +26,7 @@ class MarketItemLineSchema(Schema):
     sku = fields.String(validate=SKU)
     product_id = ref_id()
 
-    @validates_schema
-    def _one_key(self, data, **_kwargs):
-        if ("sku" in data) == ("product_id" in data):
-            raise ValidationError("give exactly one of sku and product_id", "_schema")
+    _one_key = exactly_one_of("sku", "product_id", message="give exactly one of sku and product_id")
 
 
 class MarketBasketLineSchema(MarketItemLineSchema):
@@ -153,10 +149,9 @@ class MarketRedemptionCreateSchema(Schema):
     helper_card_code = CardCode(metadata={"description": "a named helper (代办) redeems for the resident: their card"})
     helper_member_id = ref_id(metadata={"description": "or the helper's member id"})
 
-    @validates_schema
-    def _one_resident(self, data, **_kwargs):
-        if ("member_id" in data) == ("card_code" in data):
-            raise ValidationError("name the resident by exactly one of member_id and card_code", "_schema")
+    _one_resident = exactly_one_of(
+        "member_id", "card_code", message="name the resident by exactly one of member_id and card_code"
+    )
 
 
 class MarketRedemptionLineSchema(Schema):

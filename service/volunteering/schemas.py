@@ -1,7 +1,7 @@
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..blueprint import find_nul
-from ..schemas import PageQuerySchema, flag, query_id, ref_id, text
+from ..schemas import PageQuerySchema, exactly_one_of, flag, query_id, ref_id, text
 
 STATUSES = ["pending", "approved", "rejected", "reversed"]
 MINUTES = validate.Range(min=1, max=24 * 60)
@@ -53,11 +53,10 @@ class VolunteerRefSchema(NoNulSchema):
     card_code = fields.String(validate=validate.Length(min=1, max=32))
     volunteer = fields.String(validate=validate.Length(min=1, max=32))
 
-    @validates_schema
-    def one_volunteer(self, data, **_kwargs):
-        given = [k for k in ("volunteer_id", "volunteer_number", "card_code", "volunteer") if data.get(k) is not None]
-        if len(given) != 1:
-            raise ValidationError("name the volunteer exactly once", field_name="volunteer")
+    one_volunteer = exactly_one_of(
+        "volunteer_id", "volunteer_number", "card_code", "volunteer", message="name the volunteer exactly once",
+        field_name="volunteer",
+    )
 
 
 class RecordFieldsSchema(VolunteerRefSchema):
@@ -71,10 +70,9 @@ class RecordFieldsSchema(VolunteerRefSchema):
     )
     evidence = text(1000, required=False, min_length=0)
 
-    @validates_schema
-    def one_activity(self, data, **_kwargs):
-        if (data.get("activity_id") is None) == (data.get("activity") is None):
-            raise ValidationError("name the activity once: activity_id or activity", field_name="activity")
+    one_activity = exactly_one_of(
+        "activity_id", "activity", message="name the activity once: activity_id or activity", field_name="activity"
+    )
 
 
 class ServiceRecordCreateSchema(RecordFieldsSchema):

@@ -178,3 +178,24 @@ def test_every_boolean_in_a_json_body_takes_only_true_or_false(world, document):
         "PATCH /api/v1/communities/{community_id} four_eyes", "POST /api/v1/services active",
         "PATCH /api/v1/activities/{activity_id} active", "PATCH /api/v1/service-providers/{provider_id} active",
     } <= checked, sorted(checked)
+
+
+def test_exactly_one_of_rules_are_in_the_document_as_the_server_checks_them(client, document):
+    """The same ``exactly_one_of`` rule validates the body and writes the ``oneOf``."""
+    schemas = document["components"]["schemas"]
+    documented = {}
+    for name, schema in schemas.items():
+        for rule in schema.get("allOf", [schema]):
+            if "oneOf" in rule:
+                group = [alternative["required"] for alternative in rule["oneOf"]]
+                assert all(len(names) == 1 and names[0] in schema["properties"] for names in group), (name, group)
+                documented.setdefault(name, []).append(sorted(names[0] for names in group))
+    assert documented["MarketBasketLine"] == [["product_id", "sku"]]
+    assert documented["ResidentTokenRequest"] == [["card_code", "phone"]]
+    assert documented["ServiceRecordCreate"] == [
+        ["activity", "activity_id"], ["card_code", "volunteer", "volunteer_id", "volunteer_number"]
+    ]
+    assert {"AwardCreate", "FlagCreate", "MarketRedemptionCreate", "StockTakeLineIn"} <= set(documented)
+    for body in ({"pin": "123456"}, {"card_code": "X", "phone": "13800000000", "pin": "123456"}):
+        error = assert_error_body(client.post("/api/v1/auth/resident-token", json=body), 422)
+        assert error["details"]["fields"] == {"card_code": ["send either card_code or phone"]}
