@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from ..auth.access import access, current_principal
 from ..errors import NotFound
 from ..extensions import db
-from ..schemas import ErrorSchema, query_id, ref_id, text
+from ..schemas import ErrorSchema, flag, query_id, ref_id, text
 from . import documents, shifts
 from .api import COUNTER, READERS, blp
 from .schemas import CloseOutSchema, MarketListQuerySchema
@@ -44,7 +44,7 @@ class ShiftSchema(Schema):
     cashier_id = fields.Integer()
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
-    open = fields.Boolean()
+    open = flag()
     declared_baskets = fields.Integer(allow_none=True)
     declared_refunds = fields.Integer(allow_none=True)
     booked_baskets = fields.Integer(allow_none=True, metadata={"description": "what the books said at closing"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..schemas import PageQuerySchema, query_id
+from ..schemas import PageQuerySchema, flag, query_id
 
 MONTH = r"^2[0-9]{3}-(?:0[1-9]|1[0-2])$"  # as the disclosure's month
 
@@ -54,7 +54,7 @@ class OverseenRecordSchema(_OverseenSchema):
     activity = fields.String()
     minutes = fields.Integer()
     coins = fields.Integer(allow_none=True)
-    late_entry = fields.Boolean(metadata={"description": "补录: logged after the community's late-entry days"})
+    late_entry = flag(metadata={"description": "补录: logged after the community's late-entry days"})
     verified_by = fields.Nested(StaffRefSchema, allow_none=True)
     approved_by = fields.Nested(StaffRefSchema, allow_none=True,
                                 metadata={"description": "the administrator's approval, else the verifier's"})
