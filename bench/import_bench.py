@@ -42,6 +42,7 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "秀英明华建国丽芳伟军红梅桂兰志强海燕玉"
 RESIDENT_COLUMNS = ("community_code", "name", "phone", "national_id", "household", "birth_date")
+REPEAT = 3  # raw COPY: the best of three, so a moment of load on the shared machine does not flatter us
 BALANCE_COLUMNS = ("community_code", "volunteer_number", "coins", "hours_minutes", "lifetime_hours_minutes", "note")
 
 
@@ -98,8 +99,8 @@ def _dsn(url: str) -> str:
 def raw_copy(url: str, tables: dict[str, str], sheet_path: str, columns, rows: int) -> dict:
     """COPY of the rows the import wrote (``tables``: table -> WHERE clause) into empty copies of the
     tables (same indexes, no foreign keys): logged tables, as any real import writes (WAL), and
-    temporary ones (no WAL, as city_bench measures); and of the sheet into a bare text table.
-    Rows/s per sheet row."""
+    temporary ones (no WAL, as city_bench measures), each the best of ``REPEAT``; and of the sheet
+    into a bare text table. Rows/s per sheet row."""
     with psycopg.connect(_dsn(url)) as pg, pg.cursor() as cursor:
         seconds = {"logged": 0.0, "temp": 0.0}
         written = 0
@@ -109,18 +110,22 @@ def raw_copy(url: str, tables: dict[str, str], sheet_path: str, columns, rows: i
                 for data in copy:
                     buffer.write(data)
             for kind in seconds:
-                cursor.execute(f"CREATE {'TEMP ' if kind == 'temp' else ''}TABLE raw_{kind}_{table} "
-                               f"(LIKE {table} INCLUDING ALL)")
-                pg.commit()
-                started = time.perf_counter()
-                with cursor.copy(f"COPY raw_{kind}_{table} FROM STDIN") as copy:
-                    copy.write(buffer.getvalue())
-                pg.commit()
-                seconds[kind] += time.perf_counter() - started
-            written += cursor.execute(f"SELECT count(*) FROM raw_logged_{table}").fetchone()[0]
-            for kind in seconds:
-                cursor.execute(f"DROP TABLE raw_{kind}_{table}")
-            pg.commit()
+                best = None
+                for _ in range(REPEAT):
+                    cursor.execute(f"CREATE {'TEMP ' if kind == 'temp' else ''}TABLE raw_{kind}_{table} "
+                                   f"(LIKE {table} INCLUDING ALL)")
+                    pg.commit()
+                    started = time.perf_counter()
+                    with cursor.copy(f"COPY raw_{kind}_{table} FROM STDIN") as copy:
+                        copy.write(buffer.getvalue())
+                    pg.commit()
+                    elapsed = time.perf_counter() - started
+                    best = elapsed if best is None else min(best, elapsed)
+                    if kind == "logged":
+                        written += cursor.execute(f"SELECT count(*) FROM raw_logged_{table}").fetchone()[0] / REPEAT
+                    cursor.execute(f"DROP TABLE raw_{kind}_{table}")
+                    pg.commit()
+                seconds[kind] += best
         cursor.execute(f"CREATE TEMP TABLE raw_sheet ({', '.join(f'{c} text' for c in columns)})")
         with open(sheet_path, "rb") as handle:
             data = handle.read()
@@ -129,7 +134,7 @@ def raw_copy(url: str, tables: dict[str, str], sheet_path: str, columns, rows: i
             copy.write(data)
         sheet_seconds = time.perf_counter() - started
         pg.rollback()
-    return {"written_rows": written, "seconds": round(seconds["logged"], 3),
+    return {"written_rows": round(written), "seconds": round(seconds["logged"], 3),
             "rows_per_second": round(rows / seconds["logged"]),
             "temp_tables_rows_per_second": round(rows / seconds["temp"]),
             "sheet_only_rows_per_second": round(rows / sheet_seconds)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import Base, BigId, UTCDateTime, utcnow
@@ -14,6 +14,8 @@ class Household(Base):
     """A household (户): many schemes score per household, and its wallet pays for baskets."""
 
     __tablename__ = "households"
+    # Found by community and name (imports; migration 0024).
+    __table_args__ = (Index("ix_households_community_id_name", "community_id", "name"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
@@ -32,6 +34,8 @@ class Member(Base):
     """
 
     __tablename__ = "members"
+    # Found by community and name (imports: community + name + phone; migration 0024).
+    __table_args__ = (Index("ix_members_community_id_name", "community_id", "name"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
