@@ -14,6 +14,7 @@ from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..auth.models import Role
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..localtime import date_of, midnight_utc
 from ..members.models import Member
 from ..members.operations import get_member, member_wallet
 from ..privacy import mask_name
@@ -118,7 +119,8 @@ def list_grants(session: Session, principal: Principal, member_id: int) -> list[
 
 
 def _month_start(now: dt.datetime) -> dt.datetime:
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    """The start of the local calendar month (Asia/Shanghai) of ``now``, as a UTC instant."""
+    return midnight_utc(date_of(now).replace(day=1))
 
 
 def coins_spent_this_month(session: Session, grant: HelperGrant, now: dt.datetime | None = None) -> int:

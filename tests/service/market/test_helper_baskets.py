@@ -3,6 +3,8 @@ the monthly coin cap enforced, a withdrawn helper refused, replays answered once
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
@@ -102,3 +104,21 @@ def test_bad_helper_baskets_get_a_clear_4xx(shop, elder):
         if code:
             assert response.json["error"]["code"] == code
     assert _actions(shop) == []
+
+
+def test_the_helpers_month_is_the_local_calendar_month(shop, elder):
+    """01:00 on 1 December in Shanghai (17:00 UTC on 30 November) is December; 23:00 on 30 November is not."""
+    from service.proxies.models import HelperGrant
+    from service.proxies.operations import coins_spent_this_month
+
+    def work(s):
+        grant = s.get(HelperGrant, elder["grant_id"])
+        for hour, coins in ((15, 10), (17, 25)):
+            s.add(HelperAction(grant_id=grant.id, kind="redemption", transaction_id=None, coins=coins,
+                               created_at=dt.datetime(2026, 11, 30, hour, 0, tzinfo=dt.UTC)))
+        s.flush()
+        december = coins_spent_this_month(s, grant, dt.datetime(2026, 12, 15, tzinfo=dt.UTC))
+        s.rollback()
+        return december
+
+    assert in_db(shop.world, work) == 25
