@@ -20,6 +20,7 @@ from ...auth.access import access
 from ...auth.models import Role
 from ...community.models import Supermarket
 from ...conduct.models import ConductAward
+from ...disputes.operations import policy_for
 from ...extensions import db
 from ...members.models import Member
 from ...members.operations import get_household, get_member, household_wallet, member_wallet
@@ -118,6 +119,7 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
             "transaction_id": line.transaction_id, "unit": line.unit, "amount": line.amount,
             "balance_after": line.balance_after, "title": title, "detail": detail, "day": day, "posted": posted,
             "posted_later": posted.date() != day, "location": None, "reversal": reversal,
+            "created_at": line.created_at,
         })
     return rows
 
@@ -173,6 +175,9 @@ def resident_statement():
         household = None
         wallet = member_wallet(db.session, member, ledger.Unit(unit))
     lines, next_cursor = month_lines(db.session, wallet.id, month, limit=30, before=request.args.get("before", type=int))
+    # Lines of the resident's own wallets still inside the dispute window get a "dispute this line" link.
+    window = dt.timedelta(days=policy_for(db.session, member.community_id).window_days)
+    dispute_since = None if household else ledger.utcnow() - window
     return render_template(
         "resident/statement.html",
         member=member,
@@ -181,6 +186,7 @@ def resident_statement():
         unit=unit,
         household=household,
         has_household=bool(member.household_id),
+        dispute_since=dispute_since,
         month=month,
         months=recent_months(dt.datetime.now(_zone()).date()),
     )
