@@ -272,6 +272,24 @@ def test_a_named_helper_redeems_for_an_elder_and_the_bar_says_so(new_page, live_
     assert live_world.balance(elder) == 140 and live_world.balance(helper) == 15
     assert effort.as_dict() == {"taps": 3, "keys": 0, "scans": 4}
 
+    # or the elder's card first, then "a helper is redeeming" and the helper's card; a stranger's card is
+    # not taken as her helper
+    stranger = live_world.member(community, name="王路人")
+    effort.tap(page.get_by_test_id("next-customer"))
+    ready(page)
+    effort.scan(elder.card_code)
+    expect(page.get_by_test_id("masked-name")).to_have_text("李*兰")
+    page.get_by_test_id("helper-for").click()
+    effort.scan(stranger.card_code)
+    expect(page.get_by_test_id("scan-message")).to_contain_text("不是 李*兰 指定的代办人")
+    expect(page.get_by_test_id("masked-name")).to_have_text("李*兰")
+    page.get_by_test_id("helper-for").click()
+    effort.scan(helper.card_code)
+    expect(banner).to_have_text("代办：为 李*兰 兑换 · 代办人 李*")
+    expect(page.get_by_test_id("masked-name")).to_have_text("李*兰（由 李* 代办）")
+    expect(page.get_by_test_id("helper-for")).to_be_hidden()
+    screenshot(page, "counter-elder-card-then-helper-tablet")
+
     # the elder withdraws the helper: the counter no longer offers to act for her
     live_world.resident(elder).post(f"/api/v1/helper-grants/{granted.json['id']}/revoke")
     effort.tap(page.get_by_test_id("next-customer"))

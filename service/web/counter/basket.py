@@ -79,6 +79,8 @@ def counter_words() -> dict:
         "act_for": _("%(name)s · %(coins)s coins, %(left)s left this month"),
         "over_cap": _("Over the helper's monthly limit: %(n)s coins left this month."),
         "for_elder": _("%(elder)s (by helper %(helper)s)"),
+        "scan_helper": _("Now scan the helper's card."),
+        "not_helper": _("This card is not a named helper of %(name)s: nothing changed."),
         "max_line": MAX_LINE_QUANTITY,
     }
 
@@ -176,7 +178,7 @@ def counter_resident():
         return jsonify(error=error_text(exc)), exc.status
     if found is None:
         return jsonify(error=error_text(DomainError("no member", code="member_not_found"))), 404
-    return jsonify(resident={k: found.get(k) for k in ("masked_name", "coins", "household_coins", "acting_for")},
+    return jsonify(resident={k: found.get(k) for k in ("member_id", "masked_name", "coins", "household_coins", "acting_for")},
                    card_code=card_code)
 
 

@@ -28,7 +28,8 @@
   var csrf = form.querySelector("input[name=csrf_token]").value;
 
   // lines: [{id, qty}] in the order added; actingFor: the elder a named helper (代办) redeems for
-  var state = { cardCode: "", resident: null, actingFor: null, lines: [] };
+  // helperFor: the resident on screen whose helper's card is to be scanned next
+  var state = { cardCode: "", resident: null, actingFor: null, helperFor: null, lines: [] };
 
   function say(template, values) {
     return String(template).replace(/%\((\w+)\)s/g, function (_m, key) {
@@ -106,7 +107,9 @@
     }).then(function (response) {
       return response.json().then(function (json) { return { ok: response.ok, json: json }; });
     }).then(function (answer) {
-      if (answer.ok) {
+      if (answer.ok && state.helperFor) {
+        helperScanned(answer.json);
+      } else if (answer.ok) {
         state.cardCode = answer.json.card_code;
         state.resident = answer.json.resident;
         state.actingFor = null;
@@ -286,6 +289,7 @@
     });
     document.getElementById("acting-choices").hidden = !choices.length || !!state.actingFor;
     document.getElementById("acting-details").hidden = !state.actingFor;
+    document.getElementById("helper-for-wrap").hidden = !state.resident || !!state.actingFor;
     document.getElementById("acting_for").value = state.actingFor ? state.actingFor.elder_member_id : "";
     banner.hidden = !state.actingFor;
     banner.textContent = state.actingFor
@@ -315,6 +319,35 @@
     }
   });
   document.getElementById("stop-acting").addEventListener("click", function () { actFor(null); });
+  // Or the elder's card first: "a helper is redeeming", then the helper's card.
+  function helperScanned(json) {
+    var elder = state.resident;
+    var grant = null;
+    (json.resident.acting_for || []).forEach(function (e) {
+      if (e.elder_member_id === state.helperFor) {
+        grant = e;
+      }
+    });
+    state.helperFor = null;
+    if (!grant) {
+      show(say(words.not_helper, { name: elder.masked_name }), true);
+      render();
+      return;
+    }
+    state.cardCode = json.card_code;
+    state.resident = json.resident;
+    state.actingFor = grant;
+    paidFrom.value = "member";
+    show(say(words.acting_for, { elder: grant.elder_name, helper: json.resident.masked_name }));
+    render();
+  }
+  document.getElementById("helper-for").addEventListener("click", function () {
+    if (state.resident && !state.actingFor) {
+      state.helperFor = state.resident.member_id;
+      show(words.scan_helper);
+      scan.focus();
+    }
+  });
 
   // --- confirm, redeem, next customer -------------------------------------------------------------
 
@@ -342,7 +375,7 @@
     HTMLFormElement.prototype.submit.call(form);
   }
   function nextCustomer() {
-    state = { cardCode: "", resident: null, actingFor: null, lines: [] };
+    state = { cardCode: "", resident: null, actingFor: null, helperFor: null, lines: [] };
     show("");
     hideSuggestions();
     render();
