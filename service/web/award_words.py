@@ -4,6 +4,7 @@ actually taken and the shortfall (a deduction takes at most what the wallet hold
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -59,3 +60,22 @@ def taken_words(award: ConductAward) -> str:
         "%(asked)s asked, %(taken)s taken, %(short)s short (not enough coins)",
         asked=-award.points, taken=taken, short=award.shortfall,
     )
+
+
+def nothing_taken(session, *, member_id: int | None = None, household_id: int | None = None, month: str = "",
+                  limit: int = 10) -> list[ConductAward]:
+    """Deductions that took no coins (the wallet was empty): no ledger line shows them, so the
+    statement lists them apart, with their shortfall."""
+    owner = ConductAward.household_id == household_id if household_id else ConductAward.member_id == member_id
+    query = (
+        select(ConductAward)
+        .where(owner, ConductAward.points < 0, ConductAward.amount_posted == 0, ConductAward.status == "credited")
+        .order_by(ConductAward.id.desc())
+        .limit(limit)
+    )
+    if month:
+        year, number = int(month[:4]), int(month[5:])
+        start = dt.date(year, number, 1)
+        end = dt.date(year + number // 12, number % 12 + 1, 1)
+        query = query.where(ConductAward.award_date >= start, ConductAward.award_date < end)
+    return list(session.scalars(query))

@@ -52,3 +52,22 @@ def test_a_resident_without_a_household_has_no_household_tab(app, world):
     assert 'data-testid="tab-household"' not in text_of(resident.get("/me/statement"))
     # Asking for it anyway shows their own coins, not an error.
     assert text_of(resident.get("/me/statement?unit=HOUSEHOLD")).count('aria-current="page"') == 1
+
+
+def test_a_deduction_that_took_nothing_is_still_on_the_residents_statement(app, world):
+    community = world.community()
+    station = world.station(community)
+    home = world.household(community, name="赵家")
+    member = world.member(community, name="赵大", household=home)
+    desk = staff_browser(app, world.staff("station_staff", station=station))
+    page = text_of(desk.get("/desk/conduct"))
+    saved = post_form(desk, "/desk/conduct", {
+        "indicator_id": indicator_id(page, "乱倒垃圾"), "resident": member.volunteer_number, "note": "空钱包",
+    }, follow_redirects=True)
+    assert "应扣 20，实扣 0，差 20" in text_of(saved)
+    resident = resident_browser(app, member)
+    household = text_of(resident.get("/me/statement?unit=HOUSEHOLD"))
+    notice = re.search(r'data-testid="nothing-taken">(.*?)</div>', household, re.S).group(1)
+    assert "乱倒垃圾" in notice and "应扣 20，实扣 0，差 20" in notice
+    assert 'data-testid="nothing-taken"' not in text_of(resident.get("/me/statement?unit=COIN"))
+    assert 'data-testid="nothing-taken"' not in text_of(resident.get("/me/statement?unit=HOUSEHOLD&month=2001-01"))

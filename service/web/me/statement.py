@@ -25,7 +25,7 @@ from ...extensions import db
 from ...members.models import Member
 from ...members.operations import get_household, get_member, household_wallet, member_wallet
 from ...privacy import mask_name
-from ..award_words import AwardPeople, taken_words
+from ..award_words import AwardPeople, nothing_taken, taken_words
 from ..core import bp, principal
 
 TITLES = {
@@ -187,6 +187,9 @@ def resident_statement():
         household=household,
         has_household=bool(member.household_id),
         dispute_since=dispute_since,
+        nothing_taken=[] if unit == "HOUR" else nothing_taken(
+            db.session, member_id=member.id, household_id=household.id if household else None, month=month),
+        taken_words=taken_words,
         month=month,
         months=recent_months(dt.datetime.now(_zone()).date()),
     )
