@@ -33,7 +33,7 @@ from ..idempotency import answer_statement
 from ..members.models import Household, Member
 from ..members.operations import household_wallet, member_wallet
 from ..privacy import mask_name
-from ..rows import get_row
+from ..rows import get_row, insert_rows_pg
 from . import stock
 from .lines import problem, refuse_duplicates, resolve_products
 from .models import Product, Redemption, RedemptionLine
@@ -340,10 +340,11 @@ def _write_redemption(session, principal, basket: Basket, sold, posted, note, at
         answer = _answer(redemption, respond)
         writes = [
             insert(_redemptions).values(id=redemption.id, **row).cte("r"),
-            insert(_redemption_lines)
-            .values([{"id": i, "redemption_id": redemption.id, **ln} for i, ln in zip(line_ids, lines, strict=True)])
-            .cte("l"),
-            stock.movements(
+            insert_rows_pg(
+                _redemption_lines,
+                [{"id": i, "redemption_id": redemption.id, **ln} for i, ln in zip(line_ids, lines, strict=True)],
+            ).cte("l"),
+            stock.movements_pg(
                 supermarket_id=basket.supermarket_id, reason="redemption", moved=moved, at=at,
                 redemption_id=redemption.id,
             ).cte("m"),

@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import case, insert, or_, select
 from sqlalchemy.orm import Session
 
+from ..rows import insert_rows_pg
 from .models import Product, StockMovement
 
 _products = Product.__table__
@@ -51,7 +52,7 @@ def put(session: Session, product_id: int, quantity: int) -> int:
     ).scalar_one()
 
 
-def movements(
+def movement_rows(
     *,
     supermarket_id: int,
     reason: str,
@@ -61,22 +62,25 @@ def movements(
     redemption_id: int | None = None,
     refund_id: int | None = None,
     stock_take_id: int | None = None,
-):
-    """The one writer of ``stock_movements``: a multi-row INSERT of (product_id, signed quantity,
+) -> list[dict]:
+    """The rows of ``stock_movements`` (the one table of stock changes): (product_id, signed quantity,
     stock after) for a receipt (+), a basket (−), a refund (+) or a stock-take's difference (±)."""
-    return insert(StockMovement.__table__).values(
-        [
-            {
-                "product_id": product_id, "supermarket_id": supermarket_id, "reason": reason,
-                "quantity": quantity, "stock_after": stock_after, "stock_receipt_id": stock_receipt_id,
-                "redemption_id": redemption_id, "refund_id": refund_id, "stock_take_id": stock_take_id,
-                "created_at": at,
-            }
-            for product_id, quantity, stock_after in moved
-        ]
-    )
+    return [
+        {
+            "product_id": product_id, "supermarket_id": supermarket_id, "reason": reason,
+            "quantity": quantity, "stock_after": stock_after, "stock_receipt_id": stock_receipt_id,
+            "redemption_id": redemption_id, "refund_id": refund_id, "stock_take_id": stock_take_id,
+            "created_at": at,
+        }
+        for product_id, quantity, stock_after in moved
+    ]
+
+
+def movements_pg(**movement):
+    """The movements as one cacheable PostgreSQL INSERT, for a caller that writes them in a CTE."""
+    return insert_rows_pg(StockMovement.__table__, movement_rows(**movement))
 
 
 def record_movements(session: Session, **movement) -> None:
-    """Write the movements (see ``movements``) in the caller's unit of work."""
-    session.execute(movements(**movement))
+    """Write the movements (see ``movement_rows``) in the caller's unit of work."""
+    session.execute(insert(StockMovement.__table__), movement_rows(**movement))
