@@ -51,6 +51,13 @@ class FormInvalid(Exception):
         super().__init__("form invalid")
         self.fields = {name: field_message(msgs) for name, msgs in field_errors.items()}
 
+    @classmethod
+    def worded(cls, messages: dict[str, str]) -> FormInvalid:
+        """Field errors already in the person's words (a rule's message, not marshmallow's)."""
+        invalid = cls({})
+        invalid.fields = dict(messages)
+        return invalid
+
 
 def load_form(schema: Schema, form=None, *, extra: dict | None = None) -> dict:
     """Validate a posted form with the API's own schema (one set of rules for both).

@@ -65,9 +65,7 @@ def registration_data(community_id: int) -> dict:
     for name, code in problems.items():
         errors.setdefault(name, str(ERROR_MESSAGES.get(code, _l("Please check this."))))
     if errors:
-        invalid = FormInvalid({})
-        invalid.fields = errors
-        raise invalid
+        raise FormInvalid.worded(errors)
     return data
 
 

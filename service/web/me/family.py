@@ -83,9 +83,7 @@ def transfer_form(me, household_people) -> dict:
     except FormInvalid as exc:
         errors.update({k: v for k, v in exc.fields.items() if k in ("minutes", "note")})
     if errors:
-        invalid = FormInvalid({})
-        invalid.fields = errors
-        raise invalid
+        raise FormInvalid.worded(errors)
     return {**data, "receiver_name": receiver.name}
 
 
