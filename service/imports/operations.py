@@ -23,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledger.db import UNIQUE_VIOLATION, sqlstate
+
 from ..community.models import Community
 from . import balances, residents
 
@@ -50,6 +52,14 @@ def _resolve_communities(session: Session, batch: list[tuple[int, dict]], commun
         communities.update({code: community_id for code, community_id in rows})
 
 
+def _lost_unique_race(exc: BaseException) -> bool:
+    """A unique value (a national ID digest, an idempotency key) taken by a concurrent writer after
+    the batch's look-up: through SQLAlchemy, or from a COPY on the bare driver connection."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION or sqlstate(exc) == UNIQUE_VIOLATION
+
+
 def _in_batches(session: Session, rows: Iterable[dict], handle) -> Iterator[dict]:
     numbered = enumerate(rows, start=1)
     communities: dict = {}
@@ -60,8 +70,8 @@ def _in_batches(session: Session, rows: Iterable[dict], handle) -> Iterator[dict
                 with session.begin_nested():
                     results = handle(batch, communities)
                 break
-            except IntegrityError:
-                if attempt == ATTEMPTS:
+            except Exception as exc:
+                if attempt == ATTEMPTS or not _lost_unique_race(exc):
                     raise
         yield from sorted(results, key=lambda result: result["row"])
 

@@ -152,3 +152,24 @@ def test_the_command_streams_the_sheet_and_reports_every_row_with_its_column_and
     assert (rows[4]["status"], rows[4]["column"], rows[4]["code"]) == ("error", "national_id", "national_id_taken")
     assert rows[0]["volunteer_number"].startswith("V") and rows[0]["member_id"]
     assert "530102" not in report.read_text(encoding="utf-8")  # no national ID number in the report
+
+
+def test_a_batch_that_loses_a_unique_race_to_another_writer_is_run_again_from_its_look_ups(app, world, monkeypatch):
+    import psycopg
+
+    from service.imports import residents
+
+    community = world.community()
+    real, calls = residents.import_batch, []
+
+    def racing(session, batch, communities):
+        calls.append(len(batch))
+        results = real(session, batch, communities)  # written, then the COPY of a later table collides
+        if len(calls) == 1:
+            raise psycopg.errors.UniqueViolation("duplicate key value violates unique constraint")
+        return results
+
+    monkeypatch.setattr(residents, "import_batch", racing)
+    results = _import(app, import_residents, RESIDENTS.format(code=community.code, n=4))
+    assert calls == [10, 10] and [(r["status"], r.get("code")) for r in results] == EXPECTED
+    assert _counts(app)["members"] == 5  # the first attempt's rows were rolled back with its savepoint
