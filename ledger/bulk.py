@@ -170,6 +170,7 @@ def post_groups(
     """Post every group whose postings all pass, in order; per group its ``Posted`` list (``replayed``
     for a key posted before with the same payload, also earlier in this batch) or the
     ``LedgerError`` that refused it. Raises nothing for a refused group; writes nothing for it."""
+    session.flush()  # the caller's pending ORM rows first, as post() does: the reads below are raw SQL
     postings = [p for group in groups for p in group]
     shapes = _shapes(session, list({ln.account_id for p in postings for ln in p.lines}))
     used = _used_keys(session, list({p.idempotency_key for p in postings}))
@@ -296,7 +297,6 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
     """Transactions and entries of the accepted postings, and the stored balances they move."""
     if not pending:
         return
-    session.flush()  # the caller's pending ORM rows first, as post() does
     tx_ids = draw_ids(session, "ledger_transactions", len(pending))
     created_at = _posting_time.get() or utcnow()
     transactions, entries = [], []

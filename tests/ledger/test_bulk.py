@@ -116,3 +116,4 @@ def test_a_batch_with_nothing_new_writes_nothing(session_factory, rows):
     results = _post(session_factory, postings, seal=True)
     assert all(r[0].replayed for r in results)
     assert footprint(session_factory) == before
+
