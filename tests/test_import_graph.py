@@ -25,8 +25,6 @@ ALLOWED = {
     # The household wallet names who earned or spent each line (conduct awards, market baskets).
     ("service.members", "service.conduct"),
     ("service.members", "service.market"),
-    # audit.actor_names reads staff names (auth) inside a function; auth records audit events.
-    ("service.audit", "service.auth"),
 }
 
 

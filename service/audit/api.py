@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from ..auth.access import access, current_principal
 from ..auth.models import Role
+from ..auth.operations import actor_names
 from ..blueprint import Blueprint
 from ..extensions import db
 from . import operations
@@ -22,7 +23,7 @@ class AuditEvents(MethodView):
         ``before`` for the next page. Personal fields appear only as "(changed)"."""
         community_id = current_principal().listing_community(query.pop("community_id", None))
         events, cursor = operations.list_events(db.session, community_id=community_id, **query)
-        names = operations.actor_names(db.session, events)
+        names = actor_names(db.session, events)
         rows = [
             {**{c.name: getattr(e, c.name) for c in e.__table__.columns}, "actor_name": names.get(e.actor_staff_id)}
             for e in events

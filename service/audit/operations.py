@@ -122,11 +122,3 @@ def list_events(
     events = events[:limit]
     return events, (events[-1].id if more else None)
 
-
-def actor_names(session: Session, events: list[AuditEvent]) -> dict[int, str]:
-    from ..auth.models import Staff
-
-    ids = {e.actor_staff_id for e in events if e.actor_staff_id}
-    if not ids:
-        return {}
-    return dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).all())

@@ -195,6 +195,15 @@ def principal_for_token(token: str, *, kind: TokenKind = TokenKind.API) -> Princ
     return None
 
 
+def actor_names(session: Session, events) -> dict[int, str]:
+    """The names of the staff who acted in some audit events (the log keeps their ids; auth keeps
+    who they are), by staff id."""
+    ids = {e.actor_staff_id for e in events if e.actor_staff_id}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).all())
+
+
 def revoke_token(session: Session, token: str, *, kind: TokenKind) -> None:
     session.execute(
         update(ApiToken)

@@ -253,3 +253,13 @@ def test_sign_out_revokes_the_session_token(app, world):
     page = text_of(admin.get("/office"))
     assert admin.post("/sign-out", data=hidden_fields(page)).status_code == 302
     assert admin.get("/office").status_code == 302
+
+
+def test_the_audit_log_page_names_the_staff_member_who_acted(app, world):
+    community = world.community()
+    admin = world.admin(community)
+    supervisor = world.staff("supervisor", community=community)
+    assert admin.post(f"/api/v1/staff/{supervisor.id}/deactivate").status_code == 200
+    html = text_of(staff_browser(app, admin).get(f"/office/audit?community={community.id}"))
+    table = html[html.index('data-testid="audit-events"'):]
+    assert f"<td>员工{admin.username}</td>\n  <td><code>staff.deactivate</code>" in table

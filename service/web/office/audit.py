@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import request
 
-from ...audit.operations import actor_names, list_events
+from ...audit.operations import list_events
 from ...auth.access import access
+from ...auth.operations import actor_names
 from ...extensions import db
 from ..core import bp
 from . import OFFICE, office_page, page_community
