@@ -22,9 +22,6 @@ OUTER_TOP = {"__init__.py", "cli.py", "demo.py", "domains.py", "flows.py"}
 ALLOWED = {
     # auth.operations signs residents in (members inside a function); members hash PINs with auth.
     ("service.auth", "service.members"),
-    # The household wallet names who earned or spent each line (conduct awards, market baskets).
-    ("service.members", "service.conduct"),
-    ("service.members", "service.market"),
 }
 
 

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from ..auth.access import access, current_principal
 from ..auth.models import Role
 from ..extensions import db
+from ..flows import household_wallet_view
 from ..schemas import PageQuerySchema
 from . import households
 from .api import blp
@@ -123,5 +124,5 @@ class HouseholdWallet(MethodView):
         """The household wallet: coins, lines newest first with who earned or spent each, and per
         resident what they brought in and took out (``before`` = ``next_cursor`` pages on)."""
         household = households.household_in_scope(db.session, current_principal(), household_id)
-        view = households.household_wallet_view(db.session, household, **query)
+        view = household_wallet_view(db.session, household, **query)
         return {"coins": view.balance, "by_member": view.by_member, "lines": view.lines, "next_cursor": view.next_cursor}

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from ...auth.access import access
 from ...errors import Invalid
 from ...extensions import db
+from ...flows import household_wallet_view
 from ...members import households
 from ...members.cards import normalise_card_code
 from ...members.models import Member
@@ -88,7 +89,7 @@ def office_household(household_id: int):
         except PROBLEMS as exc:
             flash(failed(exc)[0], "error")
         return redirect(url_for("web.office_household", household_id=household.id, community=household.community_id))
-    wallet = households.household_wallet_view(db.session, household, limit=30, before=request.args.get("before", type=int))
+    wallet = household_wallet_view(db.session, household, limit=30, before=request.args.get("before", type=int))
     return office_page(
         "admin/household.html",
         household=household,
