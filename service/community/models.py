@@ -39,6 +39,8 @@ class Community(Base):
     objection_contact: Mapped[str] = mapped_column(String(200), default="", server_default="")
     certificate_issuer: Mapped[str] = mapped_column(String(200), default="", server_default="")
     person_in_charge: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # 代办: the most coins a helper may spend for one elder in a calendar month (a grant may set less).
+    helper_monthly_coin_cap: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

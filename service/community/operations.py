@@ -31,6 +31,7 @@ SETTINGS = (
     "objection_contact",
     "certificate_issuer",
     "person_in_charge",
+    "helper_monthly_coin_cap",
 )
 TEXT_SETTINGS = ("objection_contact", "certificate_issuer", "person_in_charge")
 

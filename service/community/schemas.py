@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..schemas import MAX_MINUTES, flag, ref_id, text
+from ..schemas import MAX_COINS, MAX_MINUTES, flag, ref_id, text
 
 MONTH_DAY = validate.Regexp(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", error="use MM-DD")
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$", error="letters, digits, - and _ only")
@@ -38,6 +38,11 @@ class CommunitySettingsSchema(Schema):
         "description": "the issuing organisation on certificates (default: the community's name)"})
     person_in_charge = text(100, required=False, min_length=0, allow_none=True, metadata={
         "description": "the person in charge named on certificates"})
+    helper_monthly_coin_cap = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_COINS),
+        metadata={"description": "the most coins a helper (代办) may spend for one elder in a calendar month; "
+                  "a grant may set less, never more, and lowering this applies to every grant at once"},
+    )
 
 
 class CommunityCreateSchema(CommunitySettingsSchema):

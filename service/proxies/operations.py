@@ -13,6 +13,7 @@ from ledger import Unit
 from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..auth.models import Role
+from ..community.operations import get_community
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..localtime import date_of, midnight_utc
 from ..members.models import Member
@@ -78,8 +79,13 @@ def grant_helper(
         community_id=elder.community_id, elder_member_id=elder.id, helper_member_id=helper_member.id,
         relation=relation, granted_by_staff_id=principal.staff_id, granted_by_member_id=principal.member_id,
     )
-    if monthly_coin_cap is not None:
-        grant.monthly_coin_cap = monthly_coin_cap
+    community_cap = get_community(session, elder.community_id).helper_monthly_coin_cap
+    if monthly_coin_cap is not None and monthly_coin_cap > community_cap:
+        raise Invalid(
+            "the monthly coin cap is above the community's limit for helpers", code="helper_cap_above_community",
+            community_cap=community_cap,
+        )
+    grant.monthly_coin_cap = community_cap if monthly_coin_cap is None else monthly_coin_cap
     session.add(grant)
     session.flush()
     record_audit(
@@ -154,8 +160,8 @@ def acting_for(session: Session, principal: Principal) -> list[dict]:
             "relation": grant.relation,
             "coins": ledger.balance(session, member_wallet(session, elder, Unit.COIN).id),
             "hours_minutes": ledger.balance(session, member_wallet(session, elder, Unit.HOUR).id),
-            "monthly_coin_cap": grant.monthly_coin_cap,
-            "coins_left_this_month": max(0, grant.monthly_coin_cap - coins_spent_this_month(session, grant)),
+            "monthly_coin_cap": monthly_cap(session, grant),
+            "coins_left_this_month": coins_left_this_month(session, grant),
         })
     return result
 
@@ -186,13 +192,22 @@ def live_grant(session: Session, *, elder_id: int, helper_id: int) -> HelperGran
     raise Forbidden("you are not a helper of this resident", code="not_a_helper")
 
 
+def monthly_cap(session: Session, grant: HelperGrant) -> int:
+    """The grant's own cap, never above the community's limit for helpers as it stands today."""
+    return min(grant.monthly_coin_cap, get_community(session, grant.community_id).helper_monthly_coin_cap)
+
+
+def coins_left_this_month(session: Session, grant: HelperGrant, now: dt.datetime | None = None) -> int:
+    return max(0, monthly_cap(session, grant) - coins_spent_this_month(session, grant, now))
+
+
 def require_within_cap(session: Session, grant: HelperGrant, coins: int, now: dt.datetime | None = None) -> None:
-    """Refuse (409) what would pass the grant's monthly coin cap; call with the grant locked."""
-    spent = coins_spent_this_month(session, grant, now)
-    if coins and spent + coins > grant.monthly_coin_cap:
+    """Refuse (409) what would pass the monthly coin cap; call with the grant locked."""
+    spent, cap = coins_spent_this_month(session, grant, now), monthly_cap(session, grant)
+    if coins and spent + coins > cap:
         raise Conflict(
             "this would pass the helper's monthly coin cap", code="helper_cap_exceeded",
-            cap=grant.monthly_coin_cap, spent=spent, left=max(0, grant.monthly_coin_cap - spent), required=coins,
+            cap=cap, spent=spent, left=max(0, cap - spent), required=coins,
         )
 
 
@@ -209,7 +224,7 @@ def helped_elders(session: Session, helper: Member) -> list[dict]:
         result.append({
             "elder_member_id": elder.id, "elder_name": mask_name(elder.name), "relation": grant.relation,
             "coins": ledger.balance(session, member_wallet(session, elder, Unit.COIN).id),
-            "coins_left_this_month": max(0, grant.monthly_coin_cap - coins_spent_this_month(session, grant)),
+            "coins_left_this_month": coins_left_this_month(session, grant),
         })
     return result
 

@@ -122,3 +122,21 @@ def test_the_helpers_month_is_the_local_calendar_month(shop, elder):
         return december
 
     assert in_db(shop.world, work) == 25
+
+
+def test_the_communitys_helper_limit_bounds_every_grant_at_once(shop, elder):
+    """A grant may not be set above the community's limit, and lowering the limit applies at once."""
+    world = shop.world
+    other = world.member(shop.community, name="王爷爷")
+    above = world.resident(elder["elder"]).post("/api/v1/helper-grants", json={
+        "elder_member_id": elder["elder"].id, "helper": other.volunteer_number, "relation": "grid_worker",
+        "monthly_coin_cap": 501})
+    assert above.status_code == 422 and above.json["error"]["code"] == "helper_cap_above_community", above.json
+    assert shop.admin.patch(f"/api/v1/communities/{shop.community.id}",
+                            {"helper_monthly_coin_cap": 30}).status_code == 200
+    assert world.resident(elder["helper"]).get("/api/v1/acting-for").json[0]["coins_left_this_month"] == 30
+    over = _helped(shop, elder, ("RICE5", 1))  # 40 is within the grant's 60 but not the community's 30
+    assert over.status_code == 409 and over.json["error"]["details"]["cap"] == 30, over.json
+    assert _helped(shop, elder, ("SOAP", 6)).status_code == 201  # 30 fits exactly
+    bad = shop.admin.patch(f"/api/v1/communities/{shop.community.id}", {"helper_monthly_coin_cap": -1})
+    assert bad.status_code == 422
