@@ -16,7 +16,7 @@ refuses its group, whose result is then the error, and the other groups go on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -281,16 +281,30 @@ def _seal_waiting(session: Session) -> None:
             pass
 
 
-def _links(session: Session, transactions: list[tuple]) -> list[tuple]:
-    """Chain links of the batch's transactions (id, …, content hash last) after the sealed head; the
-    caller holds the sealers' lock since ``chain.seal`` linked what was waiting."""
-    current, now = chain.head(session), utcnow()
-    prev, links = current.chain_hash, []
-    for seq, row in enumerate(transactions, start=current.seq + 1):
+def _links(head: chain.ChainHead, transactions: list[tuple]) -> list[tuple]:
+    """Chain links of the batch's transactions (id first, content hash last) after the sealed
+    ``head``; the caller holds the sealers' lock since ``_seal_waiting``."""
+    prev, now, links = head.chain_hash, utcnow(), []
+    for seq, row in enumerate(transactions, start=head.seq + 1):
         linked = chain.link_hash(prev, row[-1])
         links.append((seq, row[0], prev, linked, now))
         prev = linked
     return links
+
+
+def _transaction_rows(pending: list[_Pending], tx_ids: list[int], created_at) -> Iterator[tuple]:
+    """The batch's transaction rows with their content hashes, made as they are written (on
+    PostgreSQL the hashing then overlaps the database's work on the rows already sent)."""
+    for item, tx_id in zip(pending, tx_ids, strict=True):
+        posting = item.posting
+        content = chain.content_hash(
+            idempotency_key=posting.idempotency_key, kind=posting.kind, community_id=posting.community_id,
+            created_at=created_at, memo=posting.memo, actor_id=posting.actor_id, location=posting.location,
+            details=posting.details, reverses_id=None, related_id=posting.related_id,
+            lines=[(a, u, m) for a, u, m, _b, _v in item.entries],
+        )
+        yield (tx_id, posting.idempotency_key, item.digest, posting.kind, posting.community_id, posting.memo,
+               posting.actor_id, posting.location, posting.details, None, posting.related_id, created_at, content)
 
 
 def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]], *, seal: bool) -> None:
@@ -299,39 +313,31 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
         return
     tx_ids = draw_ids(session, "ledger_transactions", len(pending))
     created_at = _posting_time.get() or utcnow()
-    transactions, entries = [], []
+    entries = []
     deltas: dict[int, list[int]] = {}
     for item, tx_id in zip(pending, tx_ids, strict=True):
         item.transaction_id = tx_id
-        posting = item.posting
-        content = chain.content_hash(
-            idempotency_key=posting.idempotency_key, kind=posting.kind, community_id=posting.community_id,
-            created_at=created_at, memo=posting.memo, actor_id=posting.actor_id, location=posting.location,
-            details=posting.details, reverses_id=None, related_id=posting.related_id,
-            lines=[(a, u, m) for a, u, m, _b, _v in item.entries],
-        )
-        transactions.append((tx_id, posting.idempotency_key, item.digest, posting.kind, posting.community_id,
-                             posting.memo, posting.actor_id, posting.location, posting.details, None,
-                             posting.related_id, created_at, content))
         for account_id, unit, amount, balance, version in item.entries:
             entries.append((tx_id, account_id, unit, amount, balance, version))
             if balance is not None:
                 moved = deltas.setdefault(account_id, [0, 0])
                 moved[0] += amount
                 moved[1] += 1
-    links = _links(session, transactions) if seal else []
+    head = chain.head(session) if seal else None  # read before a COPY holds the connection
+    transactions = []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(f"COPY ledger_transactions ({', '.join(_TX_COLUMNS)}) FROM STDIN") as copy:
-                for row in transactions:
+                for row in _transaction_rows(pending, tx_ids, created_at):
+                    transactions.append(row)
                     copy.write_row((*row[:8], chain.canonical_json(row[8]), *row[9:]))
             with cursor.copy(f"COPY ledger_entries ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
                 for row in entries:
                     copy.write_row(row)
-            if links:
+            if head is not None:
                 with cursor.copy(f"COPY ledger_chain_links ({', '.join(_LINK_COLUMNS)}) FROM STDIN") as copy:
-                    for row in links:
+                    for row in _links(head, transactions):
                         copy.write_row(row)
         if deltas:
             ids = list(deltas)
@@ -339,10 +345,12 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
                 "ids": ids, "deltas": [deltas[a][0] for a in ids], "counts": [deltas[a][1] for a in ids]
             })
     else:
+        transactions = list(_transaction_rows(pending, tx_ids, created_at))
         connection.execute(Transaction.__table__.insert(), [dict(zip(_TX_COLUMNS, row, strict=True)) for row in transactions])
         connection.execute(Entry.__table__.insert(), [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in entries])
-        if links:
-            connection.execute(ChainLink.__table__.insert(), [dict(zip(_LINK_COLUMNS, r, strict=True)) for r in links])
+        if head is not None:
+            connection.execute(ChainLink.__table__.insert(),
+                               [dict(zip(_LINK_COLUMNS, r, strict=True)) for r in _links(head, transactions)])
         if deltas:
             connection.execute(_MOVE_BALANCE, [{"id": a, "delta": d, "n": n} for a, (d, n) in deltas.items()])
     for account_id, (balance, version) in final.items():
