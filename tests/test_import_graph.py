@@ -18,12 +18,6 @@ SERVICE = Path(__file__).resolve().parents[1] / "service"
 OUTER_FILES = {"api.py", "cli.py", "demo.py"}
 OUTER_TOP = {"__init__.py", "cli.py", "demo.py", "domains.py", "flows.py"}
 
-# Known cycles in code other helpers own, left to them (remove an entry once it is broken):
-ALLOWED = {
-    # auth.operations signs residents in (members inside a function); members hash PINs with auth.
-    ("service.auth", "service.members"),
-}
-
 
 def _outer(path: Path, root: Path) -> bool:
     relative = path.relative_to(root)
@@ -66,7 +60,7 @@ def import_graph(root: Path = SERVICE) -> dict[str, dict[str, list[str]]]:
                 if target[0] != "service" or len(target) < 2:
                     continue
                 source, imported = _package(module), _package(target)
-                if source != imported and (source, imported) not in ALLOWED:
+                if source != imported:
                     graph[source][imported].append(f"{path.relative_to(root.parent)}:{node.lineno}")
     return graph
 

@@ -12,9 +12,9 @@ import re
 from flask import request
 from flask_limiter.util import get_remote_address
 
-from ..members.cards import normalise_card_code  # the members domain's one normal form of a card code
 from ..privacy import keyed_digest
 
+_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"^\+?\d{5,15}$")
 MAX_TYPED = 64  # longer input is cut before normalising (a schema refuses it anyway)
@@ -22,6 +22,15 @@ MAX_TYPED = 64  # longer input is cut before normalising (a schema refuses it an
 
 def normalise_username(raw: str | None) -> str:
     return str(raw or "")[:MAX_TYPED].strip()
+
+
+def normalise_card_code(raw: str | None) -> str:
+    """The one form a card code is stored and matched in: whitespace and dashes dropped, upper
+    case, O read as 0 and I/L as 1. Every look-up by card (counter, sign-in, desk, sign-in sheets)
+    goes through here, so ``abcd efgh-jkmn-pqrs`` finds ``ABCD-EFGH-JKMN-PQRS``. Codes issued
+    before the Crockford codes were rewritten to this form by migration 0016, so old printed cards
+    (typed as printed, in any case) still match."""
+    return "".join(str(raw or "").split()).replace("-", "").upper().translate(_CONFUSABLE)
 
 
 def normalise_phone(raw: str | None) -> str | None:

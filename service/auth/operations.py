@@ -31,6 +31,7 @@ from .identity import (
 )
 from .lockout import Account, clear_lockout, guarded_check
 from .models import STAFF_ROLES, ApiToken, Role, Staff, TokenKind
+from .residents import resident_accounts
 
 # GREENCOIN_FAST_HASH=1 (tests only) trades argon2's cost for speed; production keeps the defaults.
 _hasher = (
@@ -112,8 +113,7 @@ def login_staff(session: Session, username: str, password: str, *, kind: TokenKi
 def find_resident(session: Session, identity: tuple[str, str] | None, typed: str = ""):
     """The active or inactive member a card code or phone number names; None if none or, for a phone
     that several residents share, ambiguous (they sign in with their card)."""
-    from ..members.models import Member
-
+    Member = resident_accounts()  # the members domain's class, registered with auth (auth.residents)
     if identity is None or not identity[1]:
         return None
     kind, value = identity
@@ -165,8 +165,7 @@ def principal_for_staff(staff: Staff) -> Principal:
 def principal_for_token(token: str, *, kind: TokenKind = TokenKind.API) -> Principal | None:
     """The signed-in person of a bearer token (or a browser session), in ONE query: the token joined
     to its active staff member or resident, so revocation and deactivation take effect at once."""
-    from ..members.models import Member
-
+    Member = resident_accounts()  # the members domain's class, registered with auth (auth.residents)
     row = db.session.execute(
         select(
             Staff.id, Staff.role, Staff.community_id, Staff.station_id, Staff.supermarket_id, Staff.name,

@@ -1,6 +1,8 @@
 """Member card codes: printed in an alphabet a person can type, matched however they are typed.
 
-No dependencies on purpose: schemas, operations and the sign-in all import this one definition.
+Schemas, operations and the counter import this one definition. The normal form a code is matched
+in is sign-in's (``service.auth.identity.normalise_card_code``, re-exported here): auth sits below
+members and reads what a resident types without importing them.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ import secrets
 
 from marshmallow import ValidationError, fields
 
+from ..auth.identity import normalise_card_code
+
 # Crockford's base32: digits and capitals without I, L, O, U, so a code read aloud or typed from a
 # printed card has no 0/O or 1/I/l confusion.
 CARD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CARD_LENGTH = 16  # 16 × 5 = 80 random bits
 MAX_TYPED = 64  # what a form or request may send, separators included
-_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def new_card_code(randbits=secrets.randbits) -> str:
@@ -22,15 +25,6 @@ def new_card_code(randbits=secrets.randbits) -> str:
     groups (``format_card_code``) and as a QR code."""
     value = randbits(5 * CARD_LENGTH)
     return "".join(CARD_ALPHABET[(value >> (5 * i)) & 31] for i in range(CARD_LENGTH))
-
-
-def normalise_card_code(raw: str | None) -> str:
-    """The one form a card code is stored and matched in: whitespace and dashes dropped, upper
-    case, O read as 0 and I/L as 1. Every look-up by card (counter, sign-in, desk, sign-in sheets)
-    goes through here, so ``abcd efgh-jkmn-pqrs`` finds ``ABCD-EFGH-JKMN-PQRS``. Codes issued
-    before the Crockford codes were rewritten to this form by migration 0016, so old printed cards
-    (typed as printed, in any case) still match."""
-    return "".join(str(raw or "").split()).replace("-", "").upper().translate(_CONFUSABLE)
 
 
 def format_card_code(code: str | None) -> str:

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import Base, BigId, UTCDateTime, utcnow
 
+from ..auth.residents import register_resident_accounts
+
 
 class Household(Base):
     """A household (户): many schemes score per household, and its wallet pays for baskets."""
@@ -57,6 +59,9 @@ class Member(Base):
     @property
     def national_id_on_file(self) -> bool:
         return self.national_id_digest is not None
+
+
+register_resident_accounts(Member)  # residents sign in through auth, which does not import members
 
 
 class VolunteerStar(Base):
