@@ -7,6 +7,7 @@ page or a stack trace.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import Flask, current_app, jsonify, request
@@ -17,6 +18,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 import ledger
+
+from .extensions import limiter
+from .telemetry import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +97,6 @@ HTTP_CODES = {
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
-    from .telemetry import current_request_id
-
     error = {"code": code, "message": message, "details": details or {}, "request_id": current_request_id()}
     response = jsonify({"error": error})
     response.status_code = status
@@ -128,10 +130,6 @@ def http_error_response(error: HTTPException):
 
 def _rate_limit_reset() -> str | None:
     """When the rate limit that refused this request lets the client try again (ISO 8601, UTC)."""
-    import datetime as dt
-
-    from .extensions import limiter
-
     current = limiter.current_limit
     if current is None:
         return None

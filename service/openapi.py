@@ -21,10 +21,13 @@ from __future__ import annotations
 import re
 
 from apispec import BasePlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 from werkzeug.routing import BaseConverter
 
+from .auth.access import ACCESS_ATTR, PUBLIC
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .schemas import exactly_one_groups
 
 # --- path converters: the regex routes the request and is the documented pattern ----------------
 
@@ -110,10 +113,6 @@ class ContractPlugin(BasePlugin):
 
     def schema_helper(self, name, definition, **kwargs):
         """A body schema's "exactly one of" rules (``service.schemas.exactly_one_of``) as ``oneOf``."""
-        from apispec.ext.marshmallow.common import resolve_schema_cls
-
-        from .schemas import exactly_one_groups
-
         schema = kwargs.get("schema")
         groups = exactly_one_groups(resolve_schema_cls(schema)) if schema is not None else []
         rules = [{"oneOf": [{"required": [field]} for field in group]} for group in groups]
@@ -129,8 +128,6 @@ class ContractPlugin(BasePlugin):
         return bool(isinstance(schema, dict) and schema.get("required"))
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        from .auth.access import ACCESS_ATTR, PUBLIC
-
         rule = kwargs.get("rule")
         if rule is None or operations is None or not rule.rule.startswith("/api/"):
             return

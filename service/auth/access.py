@@ -151,7 +151,8 @@ def declared_access(view_function) -> frozenset | str | None:
 
 def enforce_access_policy() -> None:
     """``before_request`` for the API blueprints."""
-    from . import operations  # avoid a cycle: operations import models that import access
+    # Deferred on purpose: operations build the Principal defined here (a genuine import-time cycle).
+    from . import operations
 
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or request.method == "OPTIONS":

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ledger.models import utcnow
 
 from ..audit.operations import record_audit
-from ..community.models import Station, Supermarket
+from ..community.models import Community, Station, Supermarket
 from ..errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from ..extensions import db
 from ..rows import get_row
@@ -255,11 +255,8 @@ def create_staff(
         station_id = supermarket_id = None
         if role == Role.SUPERVISOR and community_id is None:
             raise Invalid("a supervisor needs a community_id", code="community_required")
-    if community_id is not None:
-        from ..community.models import Community
-
-        if session.get(Community, community_id) is None:
-            raise NotFound("community not found")
+    if community_id is not None and session.get(Community, community_id) is None:
+        raise NotFound("community not found")
     staff = Staff(
         username=username,
         password_hash=hash_secret(password),

@@ -29,6 +29,8 @@ from ledger import chain
 from ledger.models import Base
 from ledger.verify import Discrepancy
 
+from ..domains import import_models
+
 FORMAT = "greencoin-backup/1"
 # Columns written as null: with what else the file holds they would let a national ID be recovered.
 REDACTED = {"members": ("national_id_masked",)}
@@ -42,8 +44,6 @@ def _plain(value):
 
 def export_backup(session: Session, out: IO[str], *, progress: Callable[[str, int], None] | None = None) -> dict:
     """Write every table to ``out``; returns the header (counts and chain head)."""
-    from ..domains import import_models
-
     import_models()
     tables = Base.metadata.sorted_tables
     head = ledger.chain_head(session)

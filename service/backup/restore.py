@@ -20,6 +20,7 @@ from sqlalchemy import Date, DateTime, Engine, Table, func, select, text, update
 from ledger.models import Base
 from ledger.verify import Discrepancy
 
+from ..domains import import_models
 from ..errors import Conflict, Invalid
 from .operations import verify_backup
 
@@ -35,8 +36,6 @@ class BackupRefused(Invalid):
 
 
 def _tables() -> dict[str, Table]:
-    from ..domains import import_models
-
     import_models()
     return {table.name: table for table in Base.metadata.sorted_tables}
 

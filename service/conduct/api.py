@@ -8,7 +8,7 @@ from ..auth.access import EVERYONE, STAFF, access, current_principal
 from ..auth.models import Role
 from ..blueprint import Blueprint
 from ..community.operations import get_community
-from ..errors import ApiErrorSchema
+from ..errors import ApiErrorSchema, NotFound
 from ..extensions import db
 from ..idempotency import IDEMPOTENCY_PARAM, idempotent
 from . import budgets, disclosure, indicators, operations, supervision
@@ -171,8 +171,6 @@ class IssuanceBudgetById(MethodView):
     def get(self, budget_id):
         budget = db.session.get(IssuanceBudget, budget_id)
         if budget is None:
-            from ..errors import NotFound
-
             raise NotFound("budget not found")
         current_principal().require_community(budget.community_id, what="budget")
         return budgets.budget_view(db.session, budget)

@@ -19,6 +19,7 @@ from ..auth.models import Role
 from ..errors import Conflict, Forbidden
 from ..listing import community_page
 from ..rows import get_row
+from ..volunteering.operations import get_service_record, reverse_service_record
 from . import operations as conduct
 from .models import ConductAward, DisputeFlag, FlagStatus
 
@@ -59,8 +60,6 @@ def flag_award(session: Session, principal: Principal, *, award_id: int, reason:
 
 def flag_service_record(session: Session, principal: Principal, *, service_record_id: int, reason: str) -> DisputeFlag:
     """A supervisor disputes logged or approved hours; an administrator keeps or reverses them."""
-    from ..volunteering.operations import get_service_record
-
     record = get_service_record(session, principal, service_record_id)
     if principal.role != Role.SUPERVISOR:
         raise Forbidden("only a supervisor of this community flags a service record")
@@ -96,8 +95,6 @@ def resolve_flag(session: Session, principal: Principal, flag_id: int, *, decisi
         raise Conflict("this flag is already resolved", code="flag_already_resolved", status=flag.status)
     if flag.service_record_id is not None:
         if decision == "reverse":
-            from ..volunteering.operations import reverse_service_record
-
             record = reverse_service_record(session, principal, flag.service_record_id, reason=note)
             flag.reversal_transaction_id = record.reversal_transaction_id
             flag.status = FlagStatus.REVERSED.value

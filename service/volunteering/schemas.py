@@ -2,6 +2,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..blueprint import find_nul
 from ..schemas import PageQuerySchema, exactly_one_of, flag, query_id, ref_id, text
+from .fraud import alert_links
 
 STATUSES = ["pending", "approved", "rejected", "reversed"]
 MINUTES = validate.Range(min=1, max=24 * 60)
@@ -244,6 +245,4 @@ class FraudAlertSchema(Schema):
     links = fields.Method("_links", metadata={"description": "the records the alert is about"})
 
     def _links(self, alert):
-        from .fraud import alert_links
-
         return AlertLinkSchema(many=True).dump(alert_links(alert))
