@@ -9,6 +9,12 @@ import click
 from flask import Flask
 
 from . import create_app, domains
+from .apireference import current_markdown
+from .auth.operations import create_staff
+from .demo import load_demo
+from .errors import DomainError
+from .extensions import db
+from .migrate import upgrade
 
 
 def _app() -> Flask:
@@ -24,8 +30,6 @@ def main() -> None:
 @click.option("--revision", default="head", show_default=True)
 def migrate_command(revision: str) -> None:
     """Create or upgrade the database schema (Alembic)."""
-    from .migrate import upgrade
-
     app = _app()
     upgrade(app.config["DATABASE_URL"], revision)
     click.echo(f"database at {revision}: {_safe_url(app.config['DATABASE_URL'])}")
@@ -38,10 +42,6 @@ def migrate_command(revision: str) -> None:
 @click.option("--community-id", type=int, default=None, help="omit for a city-wide administrator")
 def create_admin_command(username: str, password: str, name: str, community_id: int | None) -> None:
     """Create the first (or another) administrator."""
-    from .auth.operations import create_staff
-    from .errors import DomainError
-    from .extensions import db
-
     app = _app()
     with app.app_context():
         try:
@@ -60,8 +60,6 @@ def create_admin_command(username: str, password: str, name: str, community_id: 
 @click.option("--residents", default=300, show_default=True, help="residents per community")
 def demo_command(seed: int, residents: int) -> None:
     """Load deterministic demo data (refuses if the database already has communities)."""
-    from .demo import load_demo
-
     app = _app()
     with app.app_context():
         logins = load_demo(seed=seed, residents_per_community=residents, progress=True)
@@ -80,8 +78,6 @@ def serve_command(host: str, port: int) -> None:
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="write here (default: print)")
 def api_reference_command(output: str | None) -> None:
     """The API reference (docs/api.md) as Markdown from the OpenAPI document."""
-    from .apireference import current_markdown
-
     text = current_markdown(_app())
     if output:
         with open(output, "w", encoding="utf-8") as handle:

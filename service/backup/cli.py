@@ -7,6 +7,12 @@ import sys
 import click
 from tqdm import tqdm
 
+from .. import create_app
+from ..errors import DomainError
+from ..extensions import db
+from .operations import export_backup, verify_backup
+from .restore import BackupRefused, restore_backup
+
 
 @click.group("backup", help="Export a portable backup, verify one without a database, or restore one.")
 def backup_group() -> None:
@@ -17,10 +23,6 @@ def backup_group() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 def export_command(path: str) -> None:
     """Write every table as JSON lines, headed by row counts and the sealed chain head."""
-    from .. import create_app
-    from ..extensions import db
-    from .operations import export_backup
-
     app = create_app()
     with app.app_context(), open(path, "w", encoding="utf-8") as out:
         bar = tqdm(desc="tables", unit="table")
@@ -34,8 +36,6 @@ def export_command(path: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def verify_command(path: str) -> None:
     """Recompute hashes, chain, sums and balances from the file alone; exit 1 on any discrepancy."""
-    from .operations import verify_backup
-
     with open(path, encoding="utf-8") as lines:
         header, found = verify_backup(lines)
     for item in found[:50]:
@@ -51,10 +51,6 @@ def verify_command(path: str) -> None:
 def restore_command(path: str) -> None:
     """Restore a verified backup into an empty, migrated database (refused if the file does not
     verify or the database holds any row)."""
-    from .. import create_app
-    from ..errors import DomainError
-    from .restore import BackupRefused, restore_backup
-
     app = create_app()
     engine = app.extensions["greencoin_db"][0]
     bar = tqdm(desc="rows", unit="row")

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy import select
 
+from .. import create_app
+from ..auth.models import Staff
+from ..auth.operations import principal_for_staff
+from ..community.operations import get_station
+from ..errors import DomainError
+from ..extensions import db
 from ..imports.cli import COMMIT_EVERY, report_results
+from .history_import import import_service_records
+from .sheet_files import read_sheet
 
 
 @click.command("import-service-records")
@@ -16,17 +25,6 @@ from ..imports.cli import COMMIT_EVERY, report_results
 def import_service_records_command(path: str, station_id: int, recorder: str, report: str | None) -> None:
     """Import historical volunteer hours from a CSV or XLSX sign-in sheet with two more columns:
     status (approved / pending / rejected) and approver (a staff username). Safe to run again."""
-    from sqlalchemy import select
-
-    from .. import create_app
-    from ..auth.models import Staff
-    from ..auth.operations import principal_for_staff
-    from ..community.operations import get_station
-    from ..errors import DomainError
-    from ..extensions import db
-    from .history_import import import_service_records
-    from .sheet_files import read_sheet
-
     with open(path, "rb") as handle:
         raw = handle.read()
     app = create_app()
