@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from .models import ChainLink, Entry, Transaction, utcnow
+from .models import ChainLink, Transaction, utcnow
 
 GENESIS_HASH = "0" * 64
 # How far below the newest sealed transaction id the sealer looks for late committers: a
@@ -73,22 +73,6 @@ def content_hash(**content) -> str:
 
 def link_hash(prev_hash: str, content: str) -> str:
     return hashlib.sha256((prev_hash + content).encode()).hexdigest()
-
-
-def transaction_content_hash(tx: Transaction, entries: Iterable[Entry]) -> str:
-    return content_hash(
-        idempotency_key=tx.idempotency_key,
-        kind=tx.kind,
-        community_id=tx.community_id,
-        created_at=tx.created_at,
-        memo=tx.memo,
-        actor_id=tx.actor_id,
-        location=tx.location,
-        details=tx.details,
-        reverses_id=tx.reverses_id,
-        related_id=tx.related_id,
-        lines=[(e.account_id, e.unit, e.amount) for e in entries],
-    )
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,12 @@ def test_a_batch_posts_like_post_one_by_one_same_hashes_balances_and_versions(se
             related_id=None,
         )
         assert first.request_hash == digest
-        assert first.content_hash == ledger.chain.transaction_content_hash(first, first.entries)
+        assert first.content_hash == ledger.chain.content_hash(
+            idempotency_key=first.idempotency_key, kind=first.kind, community_id=first.community_id,
+            created_at=first.created_at, memo=first.memo, actor_id=first.actor_id, location=first.location,
+            details=first.details, reverses_id=first.reverses_id, related_id=first.related_id,
+            lines=[(e.account_id, e.unit, e.amount) for e in first.entries],
+        )
     assert unsound(session_factory) == {}
 
 
