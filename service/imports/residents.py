@@ -12,7 +12,6 @@ them once, and the new households, residents and wallets are written with INSERT
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -22,11 +21,10 @@ from ledger.bulk import draw_ids
 
 from ..errors import Conflict, DomainError, Invalid, NotFound
 from ..members.cards import new_card_code
-from ..members.schemas import PHONE
+from ..members.phones import MOBILE_ERROR, is_mobile, normalise_mobile
 from ..privacy import mask_national_id, national_id_digest, normalise_national_id
 from .staging import UNITS, execute, stage
 
-PHONE_PATTERN = re.compile(PHONE.regex.pattern)  # the API's rule for a phone number
 ROWS, NEW_HOUSEHOLDS, NEW_MEMBERS = "import_resident_rows", "import_new_households", "import_new_members"
 
 
@@ -77,8 +75,10 @@ def _candidate(number: int, row: dict, communities: dict) -> Candidate:
     if not name or len(name) > 100:
         raise RowError("name", Invalid("name is required (at most 100 characters)", code="name_required"))
     phone = row.get("phone")
-    if phone and not PHONE_PATTERN.match(phone):
-        raise RowError("phone", Invalid("phone must be 5 to 15 digits", code="invalid_phone"))
+    if phone:  # the registration's rule (members.phones): a mainland mobile, stored as its 11 digits
+        if not is_mobile(phone):
+            raise RowError("phone", Invalid(f"phone must be {MOBILE_ERROR}", code="invalid_phone"))
+        phone = normalise_mobile(phone)
     born = digest = masked = broken = None
     try:
         born = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None

@@ -70,3 +70,19 @@ def test_an_opening_balance_changed_after_import_is_refused_not_posted_again(app
     changed = _import(app, import_opening_balances, row.format(code=community.code, number=member.volunteer_number, coins=80))
     assert changed[0]["status"] == "error" and changed[0]["code"] == "idempotency_conflict"
     assert world.balance(member) == 50
+
+
+def test_residents_import_takes_phones_by_the_registration_rule(app, world):
+    """A mainland mobile as registration takes it (spaces, dashes, +86 dropped); a landline is refused."""
+    community = world.community()
+    sheet = (
+        "community_code,name,phone,national_id,household,birth_date\n"
+        f"{community.code},周一,+86 138 0000-0021,,,\n"
+        f"{community.code},吴二,0871-6512345,,,\n"
+        f"{community.code},郑三,12800000023,,,\n"
+    )
+    results = _import(app, import_residents, sheet)
+    assert [r["status"] for r in results] == ["created", "error", "error"]
+    assert results[1]["code"] == results[2]["code"] == "invalid_phone"
+    with app.app_context():
+        assert get_member(db.session, results[0]["member_id"]).phone == "13800000021"
