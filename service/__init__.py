@@ -7,7 +7,7 @@ import os
 
 from flask import Flask
 
-from . import domains, health, http_security, openapi, request_body, telemetry
+from . import domains, health, http_security, localtime, openapi, request_body, telemetry
 from .auth.access import enforce_access_policy
 from .config import check_keys, settings_from_env
 from .errors import GreencoinApi, refuse_wrong_media_type, register_error_handlers
@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings_from_env(app.instance_path))
     app.config.update(config or {})
     check_keys(app.config)  # no personal-data key in production: refuse to start
+    localtime.init_app(app)  # the zone, read once
 
     domains.import_models()
     db.init_app(app)

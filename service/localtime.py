@@ -1,9 +1,10 @@
 """Local time, in one place: times are stored in UTC; business dates, months and what people read
 are in the configured zone (``GREENCOIN_TIMEZONE``, default Asia/Shanghai).
 
-Every function takes the zone's name; without one it uses the running app's ``TIMEZONE`` setting
-(read by ``service.config`` from the environment), outside an app the default. Jobs pass the
-name they were given; request code may leave it out.
+Every function takes the zone's name; without one it uses the running app's zone, read once from
+its ``TIMEZONE`` setting (``service.config`` reads the environment) when the app is built, so a
+wrong name stops the start; outside an app the default. Jobs pass the name they were given;
+request code leaves it out.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 
 from ledger.models import utcnow
 
@@ -20,10 +21,19 @@ from .errors import Invalid
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
+def init_app(app: Flask) -> None:
+    app.extensions["localtime"] = ZoneInfo(app.config["TIMEZONE"])
+
+
 def zone(timezone: str | None = None) -> ZoneInfo:
-    if timezone is None:
-        timezone = current_app.config.get("TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() else DEFAULT_TIMEZONE
-    return ZoneInfo(timezone)  # ZoneInfo keeps one instance per name
+    if timezone is not None:
+        return ZoneInfo(timezone)  # ZoneInfo keeps one instance per name
+    return current_app.extensions["localtime"] if has_app_context() else ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def local(moment: dt.datetime, timezone: str | None = None) -> dt.datetime:
+    """A UTC instant in local time (what a receipt or a page shows)."""
+    return moment.astimezone(zone(timezone))
 
 
 def date_of(moment: dt.datetime, timezone: str | None = None) -> dt.date:

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.models import Staff
+from ..localtime import local
 from ..members.models import Member
 from ..privacy import mask_name
 from .models import Redemption, Refund
 from .reports import line_row
-from .scope import get_supermarket, local
+from .scope import get_supermarket
 
 
 def _staff_name(session: Session, staff_id: int | None) -> str | None:

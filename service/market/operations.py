@@ -11,6 +11,7 @@ the pages, the demo and reconciliation import from here):
 - ``checks``: what nightly reconciliation checks of the market
 """
 
+from ..localtime import zone as local_zone  # the counter pages read it as market.local_zone
 from .catalogue import (
     FEW_LEFT_AT,
     RECEIPT_KINDS,
@@ -29,7 +30,7 @@ from .counter import PAID_FROM, find_residents, get_redemption, list_redemptions
 from .documents import redemption_receipt, refund_receipt
 from .refunds import get_refund, refund_redemption
 from .reports import close_out, daily_totals, default_period
-from .scope import get_supermarket, local_zone, supermarket_for
+from .scope import get_supermarket, supermarket_for
 
 __all__ = [
     "FEW_LEFT_AT", "PAID_FROM", "RECEIPT_KINDS", "availability", "catalogue", "close_out", "create_product",

@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session
 
 from ledger.models import utcnow
 
+from .. import localtime
 from ..auth.access import Principal
 from ..auth.models import Role, Staff
 from ..errors import Forbidden, Invalid, NotFound
+from ..localtime import local
 from ..members.models import Member
 from ..privacy import mask_name
 from .models import Redemption, RedemptionLine, Refund, RefundLine
-from .scope import local, local_zone, readable_supermarket
+from .scope import readable_supermarket
 
 
 def line_row(line: RedemptionLine | RefundLine) -> dict:
@@ -150,7 +152,7 @@ def daily_totals(
 ) -> dict:
     """A supermarket's totals per local day: baskets, coins in, refunds, coins back, goods out."""
     supermarket = readable_supermarket(session, principal, supermarket_id)
-    zone = local_zone()
+    zone = localtime.zone()
     if last_day is None:
         last_day = local(utcnow()).date()
         if first_day is not None:  # so that first_day alone is always a valid period

@@ -1,7 +1,6 @@
-from zoneinfo import ZoneInfo
-
 from marshmallow import Schema, fields, validate
 
+from .. import localtime
 from ..members.cards import CardCode
 from ..schemas import PageQuerySchema, coins, exactly_one_of, flag, query_id, ref_id, text
 from .reports import FIRST_DAY, LAST_DAY
@@ -12,7 +11,14 @@ MAX_LINE_QUANTITY = 1000  # one basket line; a receipt line may bring in more
 MAX_RECEIPT_QUANTITY = 100_000
 MAX_LINES = 100
 MAX_PRICE = 100_000
-LOCAL = ZoneInfo("Asia/Shanghai")  # a period given without an offset is local time
+
+
+class LocalDateTime(fields.DateTime):
+    """A time; one given without an offset is local time (``GREENCOIN_TIMEZONE``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        return moment if moment.tzinfo else moment.replace(tzinfo=localtime.zone())
 
 
 
@@ -244,7 +250,7 @@ class MarketReceiptSchema(Schema):
     kind = fields.String(metadata={"description": "redemption or refund"})
     number = fields.String()
     supermarket = fields.String()
-    time = fields.DateTime(metadata={"description": "local time (Asia/Shanghai)"})
+    time = fields.DateTime(metadata={"description": "local time (GREENCOIN_TIMEZONE, default Asia/Shanghai)"})
     cashier = fields.String(allow_none=True)
     resident = fields.String(metadata={"description": "masked name"})
     paid_from = fields.String()
@@ -258,8 +264,8 @@ class MarketReceiptSchema(Schema):
 
 class CloseOutQuerySchema(Schema):
     cashier_id = query_id(metadata={"description": "defaults to the calling cashier"})
-    start = fields.AwareDateTime(default_timezone=LOCAL, metadata={"description": "default: today 00:00 local time"})
-    end = fields.AwareDateTime(default_timezone=LOCAL, metadata={"description": "default: now"})
+    start = LocalDateTime(metadata={"description": "default: today 00:00 local time"})
+    end = LocalDateTime(metadata={"description": "default: now"})
 
 
 class GoodsRowSchema(Schema):

@@ -1,11 +1,7 @@
-"""Which supermarket a caller acts for or may read, and the local time its documents show."""
+"""Which supermarket a caller acts for or may read."""
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
-from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from ..auth.access import Principal
@@ -13,15 +9,6 @@ from ..auth.models import Role
 from ..community.models import Supermarket
 from ..errors import Invalid, NotFound
 from ..rows import get_row
-
-
-def local_zone() -> ZoneInfo:
-    name = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
-    return ZoneInfo(name)
-
-
-def local(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(local_zone())
 
 
 def get_supermarket(session: Session, supermarket_id: int) -> Supermarket:

@@ -19,11 +19,12 @@ from ledger.models import utcnow
 from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..errors import Invalid
+from ..localtime import local
 from ..rows import get_row
 from . import stock
 from .lines import refuse_duplicates, resolve_products
 from .models import PriceChange, Product, StockTake, StockTakeLine
-from .scope import get_supermarket, local, require_reader, scope_to_supermarkets
+from .scope import get_supermarket, require_reader, scope_to_supermarkets
 
 STOCK_TAKE_REASONS = ("damaged", "expired", "lost", "found")
 

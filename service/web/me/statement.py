@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 import ledger
 
+from ... import localtime
 from ...auth.access import access
 from ...auth.models import Role
 from ...community.models import Supermarket
@@ -53,10 +53,6 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 UNITS = ("COIN", "HOUR")
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def _goods(lines: list[dict] | None) -> str:
     return "、".join(f"{ln.get('name', '')}×{ln.get('quantity', '')}" for ln in lines or [])
 
@@ -73,7 +69,7 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
     members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(member_ids)))} if member_ids else {}
     shop_ids = {ln.details.get("supermarket_id") for ln in lines if ln.details.get("supermarket_id")}
     shops = dict(session.execute(select(Supermarket.id, Supermarket.name).where(Supermarket.id.in_(shop_ids))).all()) if shop_ids else {}
-    zone = _zone()
+    zone = localtime.zone()
     rows = []
     for line in lines:
         kind, reversal = line.kind, False
@@ -139,7 +135,7 @@ def month_lines(session, account_id: int, month: str | None, *, limit: int, befo
     if not month:
         page = ledger.statement(session, account_id, limit=limit, before=before)
         return page.lines, page.next_cursor
-    zone = _zone()
+    zone = localtime.zone()
     year, number = int(month[:4]), int(month[5:])
     start = dt.datetime(year, number, 1, tzinfo=zone)
     end = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
@@ -191,5 +187,5 @@ def resident_statement():
             db.session, member_id=member.id, household_id=household.id if household else None, month=month),
         taken_words=taken_words,
         month=month,
-        months=recent_months(dt.datetime.now(_zone()).date()),
+        months=recent_months(dt.datetime.now(localtime.zone()).date()),
     )
