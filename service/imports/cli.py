@@ -9,6 +9,10 @@ from collections import Counter
 import click
 from tqdm import tqdm
 
+from .. import create_app
+from ..extensions import db
+from .operations import BATCH_ROWS, import_opening_balances, import_residents, iter_csv
+
 COMMIT_EVERY = 500  # rows per database transaction for row-by-row imports (import-service-records)
 # Columns of the per-row report (``--report``); a result leaves out what does not apply to it.
 REPORT_COLUMNS = ("row", "status", "code", "column", "message", "member_id", "volunteer_number", "postings")
@@ -24,9 +28,6 @@ def _count_rows(path: str) -> int:
 def run_import(app, path: str, importer, *, report: str | None = None, progress: bool = True) -> Counter:
     """Stream the CSV at ``path`` through ``importer`` in the app's database, committing after every
     batch (progress is kept and the write lock released); one result line per row in ``report``."""
-    from ..extensions import db
-    from .operations import BATCH_ROWS, iter_csv
-
     counts: Counter = Counter()
     errors = []
     out = open(report, "w", encoding="utf-8-sig", newline="") if report else None  # noqa: SIM115 (closed below)
@@ -89,8 +90,6 @@ def _row_line(result: dict) -> str:
 
 
 def _run_import(path: str, importer, report: str | None) -> None:
-    from .. import create_app
-
     counts = run_import(create_app(), path, importer, report=report)
     if counts.get("error"):
         sys.exit(1)
@@ -101,8 +100,6 @@ def _run_import(path: str, importer, report: str | None) -> None:
 @click.option("--report", type=click.Path(dir_okay=False), help="write a CSV with one result per row")
 def import_residents_command(path: str, report: str | None) -> None:
     """Import residents from a CSV (community_code, name, phone, national_id, household, birth_date)."""
-    from .operations import import_residents
-
     _run_import(path, import_residents, report)
 
 
@@ -112,8 +109,6 @@ def import_residents_command(path: str, report: str | None) -> None:
 def import_opening_balances_command(path: str, report: str | None) -> None:
     """Import opening balances (community_code, volunteer_number, coins, hours_minutes,
     lifetime_hours_minutes, note); safe to run again."""
-    from .operations import import_opening_balances
-
     _run_import(path, import_opening_balances, report)
 
 
