@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger import AccountType, Unit
 from ledger.models import Account, Entry, Transaction
 
+from ..localtime import date_of
 from ..members.models import Household, Member
 from ..privacy import mask_name
 from .budgets import budget_used
@@ -99,7 +99,7 @@ class _Names:
 
 
 def _local(moment: dt.datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).date().isoformat()
+    return date_of(moment, timezone).isoformat()
 
 
 def build_sections(session: Session, community_id: int, start: dt.datetime, end: dt.datetime, timezone: str) -> dict:

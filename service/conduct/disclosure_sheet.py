@@ -5,10 +5,11 @@ published chain head with its QR code."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import render_template_string
 from flask_babel import lazy_gettext as _l
+
+from ..localtime import local
 
 SHEET_KINDS = {
     "award": _l("award"),
@@ -82,7 +83,7 @@ def as_html(body: dict, generated_at: dt.datetime | None, timezone: str) -> str:
     import segno
     from flask_babel import get_locale
 
-    generated = generated_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if generated_at else "—"
+    generated = local(generated_at, timezone).strftime("%Y-%m-%d %H:%M") if generated_at else "—"
     head = body.get("chain_head")
     qr = segno.make(f"greencoin:chain-head:{head['seq']}:{head['hash']}", error="m").svg_inline(scale=4) if head else ""
     proofs = body.get("statement_head")
