@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 import ledger
 from ledger.merkle import build_blocks
@@ -47,6 +48,7 @@ def test_resident_downloads_the_statement_and_the_browser_verifies_it(new_page, 
     statement.write_text(json.dumps(tampered, ensure_ascii=False), encoding="utf-8")
     checker.set_input_files("#f-statement", str(statement))
     checker.get_by_test_id("verify").click()
-    assert checker.get_by_test_id("verify-failed").is_visible()
+    # WebCrypto answers asynchronously: wait for the verdict rather than look once
+    expect(checker.get_by_test_id("verify-failed")).to_be_visible(timeout=15_000)
     assert "amount" in checker.locator("#verify-result").inner_text() or "金额" in checker.locator("#verify-result").inner_text()
     screenshot(checker, "verify-statement-failed")
