@@ -9,13 +9,19 @@ checked with the ``Principal`` methods, which operations call with the object th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, g, request
+from sqlalchemy import and_, select
+
+from ledger.models import utcnow
 
 from ..errors import Forbidden, NotFound, Unauthorized
-from .models import Role
+from ..extensions import db
+from .models import ApiToken, Role, Staff, TokenKind
+from .residents import resident_accounts
 
 ACCESS_ATTR = "_greencoin_access"
 PUBLIC = "public"
@@ -151,9 +157,6 @@ def declared_access(view_function) -> frozenset | str | None:
 
 def enforce_access_policy() -> None:
     """``before_request`` for the API blueprints."""
-    # Deferred on purpose: operations build the Principal defined here (a genuine import-time cycle).
-    from . import operations
-
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or request.method == "OPTIONS":
         return  # 404/405 are answered by the router
@@ -166,7 +169,7 @@ def enforce_access_policy() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>")
-    principal = operations.principal_for_token(token.strip())  # one query, with the active checks
+    principal = principal_for_token(token.strip())  # one query, with the active checks
     if principal is None:
         raise Unauthorized("the token is invalid or has expired", code="invalid_token")
     g.principal = principal
@@ -174,3 +177,43 @@ def enforce_access_policy() -> None:
         raise Forbidden(f"the role {principal.role.value} may not do this")
     if principal.must_change_password and not declared_before_password_change(view):
         raise Forbidden("choose a new password first (POST /api/v1/auth/password)", code="password_change_required")
+
+
+# --- who a token or browser session belongs to --------------------------------------------------
+
+
+def token_digest(token: str) -> str:
+    """Only this SHA-256 of a token or session id is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def principal_for_token(token: str, *, kind: TokenKind = TokenKind.API) -> Principal | None:
+    """The signed-in person of a bearer token (or a browser session), in ONE query: the token joined
+    to its active staff member or resident, so revocation and deactivation take effect at once."""
+    Member = resident_accounts()  # the members domain's class, registered with auth (auth.residents)
+    row = db.session.execute(
+        select(
+            Staff.id, Staff.role, Staff.community_id, Staff.station_id, Staff.supermarket_id, Staff.name,
+            Staff.must_change_password, Member.id, Member.community_id, Member.name,
+        )
+        .select_from(ApiToken)
+        .outerjoin(Staff, and_(Staff.id == ApiToken.staff_id, Staff.active.is_(True)))
+        .outerjoin(Member, and_(Member.id == ApiToken.member_id, Member.active.is_(True)))
+        .where(
+            ApiToken.token_hash == token_digest(token),
+            ApiToken.kind == kind.value,
+            ApiToken.revoked.is_(False),
+            ApiToken.expires_at > utcnow(),
+        )
+    ).first()
+    if row is None:
+        return None
+    staff_id, role, community_id, station_id, supermarket_id, name, must_change, member_id, m_community, m_name = row
+    if staff_id is not None:
+        return Principal(
+            role=Role(role), staff_id=staff_id, community_id=community_id, station_id=station_id,
+            supermarket_id=supermarket_id, name=name, must_change_password=bool(must_change),
+        )
+    if member_id is not None:
+        return Principal(role=Role.RESIDENT, member_id=member_id, community_id=m_community, name=m_name)
+    return None

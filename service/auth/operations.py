@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.models import utcnow
@@ -19,9 +18,8 @@ from ledger.models import utcnow
 from ..audit.operations import record_audit
 from ..community.models import Community, Station, Supermarket
 from ..errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
-from ..extensions import db
 from ..rows import get_row
-from .access import Principal
+from .access import Principal, token_digest
 from .identity import (
     identity_digest,
     normalise_username,
@@ -54,10 +52,6 @@ def verify_secret(stored_hash: str | None, secret: str) -> bool:
         return False
 
 
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_token(
     session: Session, *, staff_id: int | None = None, member_id: int | None = None, kind: TokenKind = TokenKind.API
 ) -> tuple[str, dt.datetime]:
@@ -65,7 +59,7 @@ def issue_token(
     expires_at = utcnow() + dt.timedelta(minutes=current_app.config["TOKEN_TTL_MINUTES"])
     session.add(
         ApiToken(
-            token_hash=_token_digest(token), staff_id=staff_id, member_id=member_id, expires_at=expires_at, kind=kind.value
+            token_hash=token_digest(token), staff_id=staff_id, member_id=member_id, expires_at=expires_at, kind=kind.value
         )
     )
     return token, expires_at
@@ -162,38 +156,6 @@ def principal_for_staff(staff: Staff) -> Principal:
     )
 
 
-def principal_for_token(token: str, *, kind: TokenKind = TokenKind.API) -> Principal | None:
-    """The signed-in person of a bearer token (or a browser session), in ONE query: the token joined
-    to its active staff member or resident, so revocation and deactivation take effect at once."""
-    Member = resident_accounts()  # the members domain's class, registered with auth (auth.residents)
-    row = db.session.execute(
-        select(
-            Staff.id, Staff.role, Staff.community_id, Staff.station_id, Staff.supermarket_id, Staff.name,
-            Staff.must_change_password, Member.id, Member.community_id, Member.name,
-        )
-        .select_from(ApiToken)
-        .outerjoin(Staff, and_(Staff.id == ApiToken.staff_id, Staff.active.is_(True)))
-        .outerjoin(Member, and_(Member.id == ApiToken.member_id, Member.active.is_(True)))
-        .where(
-            ApiToken.token_hash == _token_digest(token),
-            ApiToken.kind == kind.value,
-            ApiToken.revoked.is_(False),
-            ApiToken.expires_at > utcnow(),
-        )
-    ).first()
-    if row is None:
-        return None
-    staff_id, role, community_id, station_id, supermarket_id, name, must_change, member_id, m_community, m_name = row
-    if staff_id is not None:
-        return Principal(
-            role=Role(role), staff_id=staff_id, community_id=community_id, station_id=station_id,
-            supermarket_id=supermarket_id, name=name, must_change_password=bool(must_change),
-        )
-    if member_id is not None:
-        return Principal(role=Role.RESIDENT, member_id=member_id, community_id=m_community, name=m_name)
-    return None
-
-
 def actor_names(session: Session, events) -> dict[int, str]:
     """The names of the staff who acted in some audit events (the log keeps their ids; auth keeps
     who they are), by staff id."""
@@ -206,7 +168,7 @@ def actor_names(session: Session, events) -> dict[int, str]:
 def revoke_token(session: Session, token: str, *, kind: TokenKind) -> None:
     session.execute(
         update(ApiToken)
-        .where(ApiToken.token_hash == _token_digest(token), ApiToken.kind == kind.value)
+        .where(ApiToken.token_hash == token_digest(token), ApiToken.kind == kind.value)
         .values(revoked=True)
     )
 
@@ -216,7 +178,7 @@ def revoke_all(session: Session, *, staff_id: int | None = None, member_id: int 
     subject = ApiToken.staff_id == staff_id if staff_id is not None else ApiToken.member_id == member_id
     query = update(ApiToken).where(subject, ApiToken.revoked.is_(False))
     if keep:
-        query = query.where(ApiToken.token_hash != _token_digest(keep))
+        query = query.where(ApiToken.token_hash != token_digest(keep))
     return session.execute(query.values(revoked=True)).rowcount
 
 

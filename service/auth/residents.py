@@ -3,7 +3,7 @@
 Members sit above auth (they act as a ``Principal`` and hash PINs with ``hash_secret``), yet signing a
 resident in and resolving a resident's token read the member's row. So the members domain registers
 its table here when its models are imported (every app and the migrations import all models), and
-auth reads only the columns named below; ``principal_for_token`` still joins it in its one query.
+auth reads only the columns named below; ``access.principal_for_token`` still joins it in its one query.
 """
 
 from __future__ import annotations

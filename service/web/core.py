@@ -29,9 +29,8 @@ from werkzeug.exceptions import HTTPException
 
 import ledger
 
-from ..auth.access import PUBLIC, declared_access, declared_before_password_change
+from ..auth.access import PUBLIC, declared_access, declared_before_password_change, principal_for_token
 from ..auth.models import Role, TokenKind
-from ..auth.operations import principal_for_token
 from ..errors import DomainError
 
 bp = Blueprint(

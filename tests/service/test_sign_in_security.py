@@ -192,7 +192,7 @@ def test_the_session_cookie_holds_nothing_usable_as_an_api_token(app, world):
 
 
 def test_authentication_is_one_query(app, world):
-    from service.auth.operations import principal_for_token
+    from service.auth.access import principal_for_token
 
     admin = world.admin(world.community())
     resident = world.resident(world.member(world.community()))
