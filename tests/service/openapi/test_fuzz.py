@@ -11,14 +11,15 @@ administrator, with the examples and coverage phases too; stateful scenarios of 
 figures are printed (``-s``) and written to ``fuzz-<database>.json`` in pytest's temporary folder.
 
 Figures of 2026-12-03 (schemathesis 4.32.5; ``pytest -n 2``, both databases side by side on two
-cores shared with other jobs, load 7 to 10, so the wall times are high; CPU is the server process
+cores shared with other jobs at load 5 to 7, so the wall times are high; CPU is the server process
 plus schemathesis, PostgreSQL's own processes not counted):
 
     database    operations  requests  wall    CPU (server + schemathesis)
-    SQLite      156         10,088    449 s   158 s (56 + 103)
-    PostgreSQL  156         10,084    473 s   159 s (62 + 97)
+    SQLite      156         10,110    261 s   109 s (37 + 72)
+    PostgreSQL  156         10,107    305 s   125 s (47 + 78)
 
-The whole file took 8 min 31 s wall and 335 s CPU (user + system of pytest and its children).
+The whole file took 5 min 56 s wall and 249 s CPU (user + system of pytest and its children); at
+load 7 to 10 the same run took 449 s and 473 s (8 min 31 s for the file, 335 s CPU).
 
 The administrator run is ~80 % of the requests (the coverage phase). Run it alone with
 ``.venv/bin/pytest tests/service/openapi/test_fuzz.py -s`` (or ``python -m tests.service.openapi.fuzzing URL``).
