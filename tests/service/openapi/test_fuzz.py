@@ -10,16 +10,16 @@ administrator, with the examples and coverage phases too; stateful scenarios of 
 ``schemathesis.toml``), so every run generates the same inputs and takes a few minutes. The
 figures are printed (``-s``) and written to ``fuzz-<database>.json`` in pytest's temporary folder.
 
-Figures of 2026-12-03 (schemathesis 4.32.5; ``pytest -n 2``, both databases side by side on two
-cores shared with other jobs at load 5 to 7, so the wall times are high; CPU is the server process
-plus schemathesis, PostgreSQL's own processes not counted):
+Figures of 2026-12-03 (schemathesis 4.32.5; ``pytest -n 2``: both databases side by side on the
+two cores, nearly alone on the machine, load 2 to 3; CPU is the server process plus schemathesis,
+PostgreSQL's own processes not counted):
 
     database    operations  requests  wall    CPU (server + schemathesis)
-    SQLite      156         10,110    261 s   109 s (37 + 72)
-    PostgreSQL  156         10,107    305 s   125 s (47 + 78)
+    SQLite      156         10,110    245 s   162 s (57 + 106)
+    PostgreSQL  156         10,107    258 s   166 s (60 + 105)
 
-The whole file took 5 min 56 s wall and 249 s CPU (user + system of pytest and its children); at
-load 7 to 10 the same run took 449 s and 473 s (8 min 31 s for the file, 335 s CPU).
+The whole file took 4 min 35 s wall and 345 s CPU (user + system of pytest and its children). On
+the machine shared with other jobs it took 5 min 56 s at load 5 to 7 and 8 min 31 s at load 7 to 10.
 
 The administrator run is ~80 % of the requests (the coverage phase). Run it alone with
 ``.venv/bin/pytest tests/service/openapi/test_fuzz.py -s`` (or ``python -m tests.service.openapi.fuzzing URL``).
