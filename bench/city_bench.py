@@ -31,17 +31,16 @@ import os
 import random
 import resource
 import sqlite3
-import tempfile
 import time
 
 import psycopg
+from scratch import scratch_database  # bench/scratch.py, beside this file
 from sqlalchemy.engine import make_url
 
 import ledger
 from ledger import chain
 from service.migrate import upgrade
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 ACTIVITIES = ("环境整治", "关爱老人", "治安巡逻", "文明劝导", "垃圾分类宣传", "义务理发")
 PRODUCTS = (("洗衣粉", 15), ("食用油", 40), ("大米5kg", 60), ("毛巾", 8), ("肥皂", 5), ("酱油", 12))
@@ -367,65 +366,52 @@ def _database_size(url: str) -> int:
 
 def bench(backend: str, args) -> dict:
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory() as workdir:
-        if backend == "sqlite":
-            url = f"sqlite:///{os.path.join(workdir, 'city.db')}"
-        else:
-            name = f"greencoin_city_{os.getpid()}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                admin.execute(f'CREATE DATABASE "{name}"')
-            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        try:
-            upgrade(url)
-            city = City(args.communities, args.residents, rng)
-            year_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=366)
-            book = Book(city, year_ago)
-            transactions = args.entries * 10 // 27  # ~2.7 entries per posting in this mix
-            seconds_apart = 365 * 86400 / transactions
-            loaded = load(url, city, book, transactions, seconds=seconds_apart)
-            result = {
-                "backend": backend, "entries": book.entry_id, "transactions": book.tx_id,
-                "accounts": len(city.accounts), "communities": args.communities,
-                "load": {**loaded, "rows_per_second": round(loaded["rows"] / loaded["seconds"])},
-                "database_bytes": _database_size(url),
+    with scratch_database(backend, "city") as url:
+        upgrade(url)
+        city = City(args.communities, args.residents, rng)
+        year_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=366)
+        book = Book(city, year_ago)
+        transactions = args.entries * 10 // 27  # ~2.7 entries per posting in this mix
+        seconds_apart = 365 * 86400 / transactions
+        loaded = load(url, city, book, transactions, seconds=seconds_apart)
+        result = {
+            "backend": backend, "entries": book.entry_id, "transactions": book.tx_id,
+            "accounts": len(city.accounts), "communities": args.communities,
+            "load": {**loaded, "rows_per_second": round(loaded["rows"] / loaded["seconds"])},
+            "database_bytes": _database_size(url),
+        }
+        if backend == "postgresql":
+            result["raw_copy"] = raw_copy_rate(url)
+            result["load"]["ratio_to_raw_copy"] = round(
+                result["load"]["rows_per_second"] / result["raw_copy"]["rows_per_second"], 3)
+            result["floor"] = floor(url)
+        jobs = {}
+        for name, fn, job_args in (
+            ("checkpoints", _checkpoints, (url,)),
+            ("full", _reconcile, (url, "full")),
+            *((("full_python_chain", _reconcile, (url, "full", True)),) if args.python_chain else ()),
+        ):
+            value, seconds, rss = _in_child(fn, *job_args)
+            jobs[name] = {"seconds": round(value.pop("run_seconds", seconds), 2), **value, "peak_rss_mb": round(rss)}
+        # One city day of new postings, sealed as the sealer would, then the nightly incremental run.
+        day = max(transactions // 365, 1)
+        book.now = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        load(url, city, book, day, seconds=1.0)
+        value, seconds, rss = _in_child(_reconcile, url, "incremental")
+        jobs["incremental_one_day"] = {"seconds": round(value.pop("run_seconds"), 2), **value,
+                                       "peak_rss_mb": round(rss)}
+        result["jobs"] = jobs
+        members = city.members
+        first, last = city.coin[members[0]][1], city.coin[members[-1]][1]
+        result["reads"] = _in_child(_reads, url, first, last, city.issuance[1]["COIN"])[0]
+        if "floor" in result:
+            result["ratios_to_floor"] = {
+                name: round(job["seconds"] / result["floor"]["seconds"], 2)
+                for name, job in jobs.items() if name.startswith("full")
             }
-            if backend == "postgresql":
-                result["raw_copy"] = raw_copy_rate(url)
-                result["load"]["ratio_to_raw_copy"] = round(
-                    result["load"]["rows_per_second"] / result["raw_copy"]["rows_per_second"], 3)
-                result["floor"] = floor(url)
-            jobs = {}
-            for name, fn, job_args in (
-                ("checkpoints", _checkpoints, (url,)),
-                ("full", _reconcile, (url, "full")),
-                *((("full_python_chain", _reconcile, (url, "full", True)),) if args.python_chain else ()),
-            ):
-                value, seconds, rss = _in_child(fn, *job_args)
-                jobs[name] = {"seconds": round(value.pop("run_seconds", seconds), 2), **value, "peak_rss_mb": round(rss)}
-            # One city day of new postings, sealed as the sealer would, then the nightly incremental run.
-            day = max(transactions // 365, 1)
-            book.now = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-            load(url, city, book, day, seconds=1.0)
-            value, seconds, rss = _in_child(_reconcile, url, "incremental")
-            jobs["incremental_one_day"] = {"seconds": round(value.pop("run_seconds"), 2), **value,
-                                           "peak_rss_mb": round(rss)}
-            result["jobs"] = jobs
-            members = city.members
-            first, last = city.coin[members[0]][1], city.coin[members[-1]][1]
-            result["reads"] = _in_child(_reads, url, first, last, city.issuance[1]["COIN"])[0]
-            if "floor" in result:
-                result["ratios_to_floor"] = {
-                    name: round(job["seconds"] / result["floor"]["seconds"], 2)
-                    for name, job in jobs.items() if name.startswith("full")
-                }
-            per_million = 1_000_000 / book.entry_id
-            result["full_seconds_per_million_entries"] = round(jobs["full"]["seconds"] * per_million, 2)
-            return result
-        finally:
-            if backend == "postgresql":
-                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        per_million = 1_000_000 / book.entry_id
+        result["full_seconds_per_million_entries"] = round(jobs["full"]["seconds"] * per_million, 2)
+        return result
 
 
 def main() -> None:

@@ -32,13 +32,13 @@ import time
 from pathlib import Path
 
 import psycopg
+from scratch import scratch_database  # bench/scratch.py, beside this file
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GREENCOIN_ENV", "test")  # the development personal-data key is allowed
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "秀英明华建国丽芳伟军红梅桂兰志强海燕玉"
 RESIDENT_COLUMNS = ("community_code", "name", "phone", "national_id", "household", "birth_date")
@@ -174,15 +174,7 @@ def bench(backend: str, args) -> dict:
     from service.migrate import upgrade
 
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory() as workdir:
-        if backend == "sqlite":
-            url = f"sqlite:///{os.path.join(workdir, 'imports.db')}"
-        else:
-            name = f"greencoin_importbench_{os.getpid()}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                admin.execute(f'CREATE DATABASE "{name}"')
-            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with tempfile.TemporaryDirectory() as workdir, scratch_database(backend, "importbench") as url:
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-secret", "REDIS_URL": None, "TESTING": True})
         try:
             upgrade(url)
@@ -237,9 +229,6 @@ def bench(backend: str, args) -> dict:
             return result
         finally:
             app.extensions["greencoin_db"][0].dispose()
-            if backend == "postgresql":
-                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import sqlite3
-import tempfile
 import time
 
 import psycopg
+from scratch import scratch_database  # bench/scratch.py, beside this file
 from sqlalchemy.engine import make_url
 
 import ledger
@@ -28,7 +27,6 @@ from service.jobs import reconciliation
 from service.jobs.runs import MANUAL
 from service.migrate import upgrade
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 COMMUNITY_ID = 1
 
 
@@ -123,48 +121,28 @@ def _write(url: str, txs, entries, links, state: dict) -> None:
         cursor.execute("ANALYZE")
 
 
-def _fresh_database(backend: str, workdir: str) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{os.path.join(workdir, 'bench.db')}"
-    name = f"greencoin_bench_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def _drop(backend: str, url: str) -> None:
-    if backend == "postgresql":
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-
-
 def bench(backend: str, entries: int, new: int, wallets: int, seed: int) -> dict:
     rng = random.Random(seed)
-    with tempfile.TemporaryDirectory() as workdir:
-        url = _fresh_database(backend, workdir)
-        try:
-            upgrade(url)
-            issuance, wallet_ids = _community_and_accounts(url, wallets)
-            state: dict = {}
-            clock = time.perf_counter()
-            count = entries // 2
-            old = ledger.utcnow() - dt.timedelta(days=1)
-            txs, rows, links, head = _book(count, 1, 1, 1, chain.GENESIS_HASH, issuance, wallet_ids, state, old, rng)
-            _write(url, txs, rows, links, state)
-            generated = time.perf_counter() - clock
+    with scratch_database(backend, "bench") as url:
+        upgrade(url)
+        issuance, wallet_ids = _community_and_accounts(url, wallets)
+        state: dict = {}
+        clock = time.perf_counter()
+        count = entries // 2
+        old = ledger.utcnow() - dt.timedelta(days=1)
+        txs, rows, links, head = _book(count, 1, 1, 1, chain.GENESIS_HASH, issuance, wallet_ids, state, old, rng)
+        _write(url, txs, rows, links, state)
+        generated = time.perf_counter() - clock
 
-            engine = ledger.make_engine(url)
-            factory = ledger.make_session_factory(engine)
-            full = reconciliation.run_reconciliation(factory, engine, mode="full", trigger=MANUAL)
-            recent = ledger.utcnow() - dt.timedelta(minutes=20)
-            txs, rows, links, _ = _book(new, count + 1, 2 * count + 1, count + 1, head, issuance, wallet_ids, state,
-                                        recent, rng)
-            _write(url, txs, rows, links, state)
-            incremental = reconciliation.run_reconciliation(factory, engine, mode="incremental", trigger=MANUAL)
-            engine.dispose()
-        finally:
-            _drop(backend, url)
+        engine = ledger.make_engine(url)
+        factory = ledger.make_session_factory(engine)
+        full = reconciliation.run_reconciliation(factory, engine, mode="full", trigger=MANUAL)
+        recent = ledger.utcnow() - dt.timedelta(minutes=20)
+        txs, rows, links, _ = _book(new, count + 1, 2 * count + 1, count + 1, head, issuance, wallet_ids, state,
+                                    recent, rng)
+        _write(url, txs, rows, links, state)
+        incremental = reconciliation.run_reconciliation(factory, engine, mode="incremental", trigger=MANUAL)
+        engine.dispose()
     per_million = 1_000_000 / entries
     return {
         "backend": backend,

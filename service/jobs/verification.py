@@ -126,6 +126,7 @@ def domain_checks() -> dict[str, DomainCheck]:
     domain's ``checks.py``, found as its models and API are (``service.domains``). Jobs are the
     mechanism and import no domain; today the market adds stock and baskets."""
     found: dict[str, DomainCheck] = {}
+    domains.import_models()  # every mapper's relationships resolve, also outside the app (workers, benches)
     for module in domains.domain_modules("checks"):
         found.update(module.RECONCILIATION_CHECKS)
     return found
