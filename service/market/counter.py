@@ -1,4 +1,5 @@
-"""At the counter: find the resident, redeem a basket (兑换), read baskets back.
+"""At the counter: redeem a basket (兑换). The resident is found in ``residents.py``; baskets are read
+back in ``baskets.py``.
 
 Lock order, the same on every path so concurrent baskets, refunds and stock receipts never
 deadlock: redemption lines (refunds only) → products in ascending id → ledger accounts in
@@ -25,59 +26,21 @@ from ledger.models import utcnow
 from ledger.posting import AccountShape, remember_shapes
 
 from ..auth.access import Principal
-from ..auth.models import Role
 from ..community.models import Supermarket
 from ..community.operations import till_account
 from ..errors import Conflict, Invalid, NotFound
 from ..idempotency import answer_statement
 from ..members.models import Household, Member
 from ..members.operations import household_wallet, member_wallet
-from ..privacy import mask_name
 from ..rows import get_row, insert_rows_pg
 from . import stock
 from .lines import problem, refuse_duplicates, resolve_products
 from .models import Product, Redemption, RedemptionLine
-from .scope import require_reader, scope_to_supermarkets
 
 PAID_FROM = ("member", "household")
 # Basket problems that mean the request names something that cannot be sold here (422);
 # the others are the state of stock or coins right now (409).
 INPUT_PROBLEMS = {"unknown_sku", "unknown_product", "wrong_supermarket"}
-
-
-# --- the resident ------------------------------------------------------------------------------
-
-
-def find_residents(
-    session: Session, supermarket: Supermarket, *, card_code: str | None = None, phone: str | None = None
-) -> list[dict]:
-    """Cashier look-up by card code (as the QR gives it) or phone: masked name and coins only."""
-    if bool(card_code) == bool(phone):
-        raise Invalid("give exactly one of card_code and phone", code="one_lookup_key_required")
-    query = select(Member).where(Member.community_id == supermarket.community_id, Member.active.is_(True))
-    query = query.where(Member.card_code == card_code) if card_code else query.where(Member.phone == phone)
-    members = session.scalars(query.order_by(Member.id).limit(20)).all()
-    if not members:
-        raise NotFound("no resident of this community has that card or phone", code="member_not_found")
-    return [resident_summary(session, member) for member in members]
-
-
-def resident_summary(session: Session, member: Member) -> dict:
-    household_coins = None
-    if member.household_id:
-        household_coins = _fresh_balance(session, household_wallet(session, session.get(Household, member.household_id)).id)
-    return {
-        "member_id": member.id,
-        "masked_name": mask_name(member.name),
-        "coins": _fresh_balance(session, member_wallet(session, member, Unit.COIN).id),
-        "household_id": member.household_id,
-        "household_coins": household_coins,
-    }
-
-
-def _fresh_balance(session: Session, account_id: int) -> int:
-    # A column read, not the ORM object: postings update balances behind the identity map.
-    return int(session.scalar(select(ledger.Account.balance).where(ledger.Account.id == account_id)))
 
 
 # --- a basket ----------------------------------------------------------------------------------
@@ -419,43 +382,3 @@ def _refuse_basket(line_problems: list[dict], wallet_problem: dict | None):
         lines=line_problems,
         wallet=wallet_problem,
     )
-
-
-# --- reading baskets back ----------------------------------------------------------------------
-
-
-def get_redemption(session: Session, principal: Principal, redemption_id: int) -> Redemption:
-    redemption = get_row(session, Redemption, redemption_id, what="redemption")
-    if principal.role == Role.RESIDENT:
-        if principal.member_id != redemption.member_id:
-            raise NotFound("redemption not found")
-        return redemption
-    require_reader(principal, redemption.supermarket_id, redemption.community_id, what="redemption")
-    return redemption
-
-
-def list_redemptions(
-    session: Session,
-    principal: Principal,
-    *,
-    supermarket_id: int | None = None,
-    member_id: int | None = None,
-    limit: int = 50,
-    before: int | None = None,
-) -> list[Redemption]:
-    """Newest first, keyset-paginated by id; residents see only their own baskets."""
-    query = select(Redemption).order_by(Redemption.id.desc()).limit(limit)
-    if principal.role == Role.RESIDENT:
-        if member_id is not None and member_id != principal.member_id:
-            raise NotFound("member not found")
-        query = query.where(Redemption.member_id == principal.member_id)
-        if supermarket_id is not None:
-            query = query.where(Redemption.supermarket_id == supermarket_id)
-    else:
-        query = scope_to_supermarkets(query, Redemption, principal, supermarket_id, session)
-        if member_id is not None:
-            query = query.where(Redemption.member_id == member_id)
-    if before is not None:
-        query = query.where(Redemption.id < before)
-    return list(session.scalars(query))
-

@@ -12,6 +12,7 @@ the pages, the demo and reconciliation import from here):
 """
 
 from ..localtime import zone as local_zone  # the counter pages read it as market.local_zone
+from .baskets import get_redemption, list_redemptions
 from .catalogue import (
     FEW_LEFT_AT,
     RECEIPT_KINDS,
@@ -26,10 +27,11 @@ from .catalogue import (
     update_product,
 )
 from .checks import redemption_discrepancies, stock_discrepancies
-from .counter import PAID_FROM, find_residents, get_redemption, list_redemptions, redeem, resident_summary
+from .counter import PAID_FROM, redeem
 from .documents import redemption_receipt, refund_receipt
 from .refunds import get_refund, refund_redemption
 from .reports import close_out, daily_totals, default_period
+from .residents import find_residents, resident_summary
 from .scope import get_supermarket, supermarket_for
 
 __all__ = [

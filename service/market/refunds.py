@@ -20,7 +20,7 @@ from ..community.operations import till_account
 from ..errors import Conflict, Invalid
 from ..rows import get_row
 from . import stock
-from .counter import get_redemption
+from .baskets import get_redemption
 from .lines import refuse_duplicates
 from .models import Redemption, RedemptionLine, Refund, RefundLine
 from .scope import get_supermarket

@@ -1,0 +1,49 @@
+"""Reading baskets back: one by id, or a keyset-paged list, each within the reader's scope."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..auth.access import Principal
+from ..auth.models import Role
+from ..errors import NotFound
+from ..rows import get_row
+from .models import Redemption
+from .scope import require_reader, scope_to_supermarkets
+
+
+def get_redemption(session: Session, principal: Principal, redemption_id: int) -> Redemption:
+    redemption = get_row(session, Redemption, redemption_id, what="redemption")
+    if principal.role == Role.RESIDENT:
+        if principal.member_id != redemption.member_id:
+            raise NotFound("redemption not found")
+        return redemption
+    require_reader(principal, redemption.supermarket_id, redemption.community_id, what="redemption")
+    return redemption
+
+
+def list_redemptions(
+    session: Session,
+    principal: Principal,
+    *,
+    supermarket_id: int | None = None,
+    member_id: int | None = None,
+    limit: int = 50,
+    before: int | None = None,
+) -> list[Redemption]:
+    """Newest first, keyset-paginated by id; residents see only their own baskets."""
+    query = select(Redemption).order_by(Redemption.id.desc()).limit(limit)
+    if principal.role == Role.RESIDENT:
+        if member_id is not None and member_id != principal.member_id:
+            raise NotFound("member not found")
+        query = query.where(Redemption.member_id == principal.member_id)
+        if supermarket_id is not None:
+            query = query.where(Redemption.supermarket_id == supermarket_id)
+    else:
+        query = scope_to_supermarkets(query, Redemption, principal, supermarket_id, session)
+        if member_id is not None:
+            query = query.where(Redemption.member_id == member_id)
+    if before is not None:
+        query = query.where(Redemption.id < before)
+    return list(session.scalars(query))
