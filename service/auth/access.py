@@ -9,12 +9,13 @@ checked with the ``Principal`` methods, which operations call with the object th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, g, request
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from ledger.models import utcnow
 
@@ -187,25 +188,36 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@functools.cache
+def _principal_statement():
+    """The token look-up, built once (Core, bound parameters): a request only binds and sends it."""
+    staff, token = Staff.__table__.c, ApiToken.__table__.c
+    member = resident_accounts().__table__.c  # the members domain's table, registered with auth
+    return (
+        select(
+            staff.id, staff.role, staff.community_id, staff.station_id, staff.supermarket_id, staff.name,
+            staff.must_change_password, member.id, member.community_id, member.name,
+        )
+        .select_from(ApiToken.__table__)
+        .outerjoin(Staff.__table__, and_(staff.id == token.staff_id, staff.active.is_(True)))
+        .outerjoin(resident_accounts().__table__, and_(member.id == token.member_id, member.active.is_(True)))
+        .where(
+            token.token_hash == bindparam("digest"),
+            token.kind == bindparam("kind"),
+            token.revoked.is_(False),
+            token.expires_at > bindparam("now"),
+        )
+    )
+
+
 def principal_for_token(token: str, *, kind: TokenKind = TokenKind.API) -> Principal | None:
     """The signed-in person of a bearer token (or a browser session), in ONE query: the token joined
     to its active staff member or resident, so revocation and deactivation take effect at once."""
-    Member = resident_accounts()  # the members domain's class, registered with auth (auth.residents)
-    row = db.session.execute(
-        select(
-            Staff.id, Staff.role, Staff.community_id, Staff.station_id, Staff.supermarket_id, Staff.name,
-            Staff.must_change_password, Member.id, Member.community_id, Member.name,
-        )
-        .select_from(ApiToken)
-        .outerjoin(Staff, and_(Staff.id == ApiToken.staff_id, Staff.active.is_(True)))
-        .outerjoin(Member, and_(Member.id == ApiToken.member_id, Member.active.is_(True)))
-        .where(
-            ApiToken.token_hash == token_digest(token),
-            ApiToken.kind == kind.value,
-            ApiToken.revoked.is_(False),
-            ApiToken.expires_at > utcnow(),
-        )
-    ).first()
+    row = (
+        db.session.connection()
+        .execute(_principal_statement(), {"digest": token_digest(token), "kind": kind.value, "now": utcnow()})
+        .first()
+    )
     if row is None:
         return None
     staff_id, role, community_id, station_id, supermarket_id, name, must_change, member_id, m_community, m_name = row

@@ -194,7 +194,9 @@ _BALANCES = _balances_statement()
 
 
 def _balances(session: Session, member_id: int):
-    return session.execute(_BALANCES, {"member_id": member_id}).first()
+    # Core, not the ORM's execute: the statement returns plain columns, and the ORM layer would
+    # only add its per-call bookkeeping on the hottest read there is.
+    return session.connection().execute(_BALANCES, {"member_id": member_id}).first()
 
 
 def _balance_view(row) -> dict:
