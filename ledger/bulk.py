@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import chain
+from . import chain, chain_sql
 from .errors import IdempotencyConflict, InsufficientBalance, InvalidPosting, LedgerError, UnknownAccount
 from .models import ChainLink, Entry, Transaction, utcnow
 from .posting import (
@@ -73,11 +73,12 @@ def _select_in(session: Session, columns: str, table: str, key: str, values: lis
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        return connection.exec_driver_sql(
+        return _fetch_pg(
+            session,
             f"SELECT {columns} FROM {table} WHERE {key} = ANY(CAST(%(values)s AS {sql_type}[])) ORDER BY {key}"
             + (" FOR UPDATE" if lock else ""),
-            {"values": values},
-        ).all()
+            {"values": _id_array(values) if sql_type == "bigint" else values},
+        )
     rows = []
     for start in range(0, len(values), LOOKUP_CHUNK):
         chunk = values[start : start + LOOKUP_CHUNK]
@@ -86,6 +87,50 @@ def _select_in(session: Session, columns: str, table: str, key: str, values: lis
             tuple(chunk),
         ).all()
     return rows
+
+
+def _fetch_pg(session: Session, sql: str, params: dict) -> list[tuple]:
+    """Rows as plain tuples from the bare driver: a batch reads tens of thousands of them."""
+    with session.connection().connection.driver_connection.cursor() as cursor:
+        return cursor.execute(sql, params).fetchall()
+
+
+def _id_array(ids) -> str:
+    """Integer ids as a PostgreSQL array literal: one text parameter, far cheaper to send than a list."""
+    return "{" + ",".join(map(str, map(int, ids))) + "}"
+
+
+# Shapes of the accounts, and the balance and version of the tracked ones locked in id order (the
+# lock order of ``post``): one round trip on PostgreSQL. Untracked accounts (issuance) stay unlocked.
+_SHAPES_AND_BALANCES_PG = """
+WITH wanted AS MATERIALIZED (
+  SELECT id, unit, community_id, allow_negative, track_balance FROM ledger_accounts
+  WHERE id = ANY(CAST(%(ids)s AS bigint[]))
+), locked AS MATERIALIZED (
+  SELECT a.id, a.balance, a.version FROM ledger_accounts a
+  WHERE a.id IN (SELECT id FROM wanted WHERE track_balance) ORDER BY a.id FOR UPDATE
+)
+SELECT w.id, w.unit, w.community_id, w.allow_negative, w.track_balance, l.balance, l.version
+FROM wanted w LEFT JOIN locked l ON l.id = w.id
+"""
+
+
+def _shapes_and_balances(session: Session, account_ids: list[int]) -> tuple[dict[int, AccountShape], dict]:
+    """The accounts' shapes (see ``_shapes``) and the tracked ones' locked balances (``_locked_balances``)."""
+    if session.get_bind().dialect.name != "postgresql":
+        shapes = _shapes(session, account_ids)
+        return shapes, _locked_balances(session, [a for a, shape in shapes.items() if shape.track_balance])
+    if not account_ids:
+        return {}, {}
+    shapes, balances = {}, {}
+    for account_id, unit, community_id, allow_negative, track_balance, balance, version in _fetch_pg(
+        session, _SHAPES_AND_BALANCES_PG, {"ids": _id_array(account_ids)}
+    ):
+        shapes[account_id] = AccountShape(account_id, unit, community_id, allow_negative, track_balance)
+        if track_balance:
+            balances[account_id] = [int(balance), int(version)]
+    remember_shapes(session, list(shapes.values()))
+    return shapes, balances
 
 
 def _shapes(session: Session, account_ids: list[int]) -> dict[int, AccountShape]:
@@ -117,6 +162,15 @@ def _locked_balances(session: Session, account_ids: list[int]) -> dict[int, list
     return {account_id: [int(balance), int(version)] for account_id, balance, version in rows}
 
 
+# The sequence is looked up once (per row it cost ten times the nextval), and the ids come back as a
+# range when no one else drew from it meanwhile (the usual case), not as an array of tens of thousands.
+_DRAW_IDS = text(
+    "WITH s AS MATERIALIZED (SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS seq), "
+    "drawn AS (SELECT nextval(s.seq) AS id FROM s, generate_series(1, :n)) "
+    "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL ELSE array_agg(id) END FROM drawn"
+)
+
+
 def draw_ids(session: Session, table: str, count: int) -> list[int]:
     """``count`` new ids of ``table``: from its sequence on PostgreSQL; past the highest on SQLite,
     whose writers are serialised (BEGIN IMMEDIATE) so no one else draws them meanwhile."""
@@ -124,11 +178,8 @@ def draw_ids(session: Session, table: str, count: int) -> list[int]:
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        drawn = connection.execute(
-            text("SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) FROM generate_series(1, :n)"),
-            {"table": table, "n": count},
-        ).scalar()
-        return sorted(drawn)
+        low, high, drawn = connection.execute(_DRAW_IDS, {"table": table, "n": count}).one()
+        return list(range(low, high + 1)) if drawn is None else sorted(drawn)
     highest = connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
     return list(range(highest + 1, highest + 1 + count))
 
@@ -172,9 +223,8 @@ def post_groups(
     ``LedgerError`` that refused it. Raises nothing for a refused group; writes nothing for it."""
     session.flush()  # the caller's pending ORM rows first, as post() does: the reads below are raw SQL
     postings = [p for group in groups for p in group]
-    shapes = _shapes(session, list({ln.account_id for p in postings for ln in p.lines}))
+    shapes, balances = _shapes_and_balances(session, list({ln.account_id for p in postings for ln in p.lines}))
     used = _used_keys(session, list({p.idempotency_key for p in postings}))
-    balances = _locked_balances(session, [a for a, shape in shapes.items() if shape.track_balance])
     claimed: dict[str, _Pending] = {}  # keys first posted in this batch
     outcomes: list[list[tuple[bool, _Pending | Posted]] | LedgerError] = []
     accepted: list[_Pending] = []
@@ -253,14 +303,42 @@ _TX_COLUMNS = ("id", "idempotency_key", "request_hash", "kind", "community_id", 
 # Entry ids come from the table's default in the order written: no one needs them back.
 _ENTRY_COLUMNS = ("transaction_id", "account_id", "unit", "amount", "balance_after", "account_version")
 _LINK_COLUMNS = ("seq", "transaction_id", "prev_hash", "chain_hash", "sealed_at")
-_MOVE_BALANCES_PG = text(
-    "UPDATE ledger_accounts AS a SET balance = a.balance + v.delta, version = a.version + v.n "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[]), CAST(:counts AS bigint[])) AS v(id, delta, n) "
-    "WHERE a.id = v.id"
-)
 _MOVE_BALANCE = text(
     "UPDATE ledger_accounts SET balance = balance + :delta, version = version + :n WHERE id = :id"
 )
+
+# PostgreSQL: the batch is COPYed into temporary tables (no WAL), and written from there with the
+# content hashes made by the database in chain_sql's canonical form, so Python hashes nothing but
+# the chain links. Dropped at commit; recreated by a second batch in the same transaction.
+_STAGE_PG = """
+DROP TABLE IF EXISTS pg_temp.ledger_bulk_transactions, pg_temp.ledger_bulk_entries;
+CREATE TEMP TABLE ledger_bulk_transactions (id bigint, idempotency_key text, request_hash text, kind text,
+  community_id bigint, memo text, actor_id bigint, location text, details text, reverses_id bigint,
+  related_id bigint, created_at timestamptz) ON COMMIT DROP;
+CREATE TEMP TABLE ledger_bulk_entries (n bigint, transaction_id bigint, account_id bigint, unit text,
+  amount bigint, balance_after bigint, account_version bigint) ON COMMIT DROP
+"""
+_STAGED_TX_COLUMNS = _TX_COLUMNS[:-1]
+_INSERT_TRANSACTIONS_PG = f"""
+INSERT INTO ledger_transactions ({", ".join(_TX_COLUMNS)})
+SELECT t.id, t.idempotency_key, t.request_hash, t.kind, t.community_id, t.memo, t.actor_id, t.location,
+       CAST(t.details AS json), t.reverses_id, t.related_id, t.created_at, {chain_sql.CONTENT_HASH}
+FROM ledger_bulk_transactions t
+LEFT JOIN (SELECT e.transaction_id, string_agg({chain_sql.LINE}, ',' ORDER BY {chain_sql.LINE_ORDER}) AS lines
+           FROM ledger_bulk_entries e GROUP BY e.transaction_id) x ON x.transaction_id = t.id
+ORDER BY t.id
+RETURNING id, content_hash
+"""
+_INSERT_ENTRIES_PG = f"""
+INSERT INTO ledger_entries ({", ".join(_ENTRY_COLUMNS)})
+SELECT {", ".join(_ENTRY_COLUMNS)} FROM ledger_bulk_entries ORDER BY n
+"""
+_MOVE_BALANCES_PG = """
+UPDATE ledger_accounts AS a SET balance = a.balance + v.delta, version = a.version + v.n
+FROM (SELECT account_id, sum(amount) AS delta, count(*) AS n FROM ledger_bulk_entries
+      WHERE account_version IS NOT NULL GROUP BY account_id) AS v
+WHERE a.id = v.account_id
+"""
 
 
 _WAITING_ABOVE_HEAD = text(
@@ -281,77 +359,95 @@ def _seal_waiting(session: Session) -> None:
             pass
 
 
-def _links(head: chain.ChainHead, transactions: list[tuple]) -> list[tuple]:
-    """Chain links of the batch's transactions (id first, content hash last) after the sealed
+def _links(head: chain.ChainHead, hashed: list[tuple[int, str]]) -> list[tuple]:
+    """Chain links of the batch's transactions ((id, content hash) in id order) after the sealed
     ``head``; the caller holds the sealers' lock since ``_seal_waiting``."""
     prev, now, links = head.chain_hash, utcnow(), []
-    for seq, row in enumerate(transactions, start=head.seq + 1):
-        linked = chain.link_hash(prev, row[-1])
-        links.append((seq, row[0], prev, linked, now))
+    for seq, (tx_id, content) in enumerate(hashed, start=head.seq + 1):
+        linked = chain.link_hash(prev, content)
+        links.append((seq, tx_id, prev, linked, now))
         prev = linked
     return links
 
 
-def _transaction_rows(pending: list[_Pending], tx_ids: list[int], created_at) -> Iterator[tuple]:
-    """The batch's transaction rows with their content hashes, made as they are written (on
-    PostgreSQL the hashing then overlaps the database's work on the rows already sent)."""
-    for item, tx_id in zip(pending, tx_ids, strict=True):
+def _transaction_rows(pending: list[_Pending], created_at) -> Iterator[tuple]:
+    """The batch's transaction rows (``_TX_COLUMNS`` but the content hash)."""
+    for item in pending:
         posting = item.posting
-        content = chain.content_hash(
-            idempotency_key=posting.idempotency_key, kind=posting.kind, community_id=posting.community_id,
-            created_at=created_at, memo=posting.memo, actor_id=posting.actor_id, location=posting.location,
-            details=posting.details, reverses_id=None, related_id=posting.related_id,
-            lines=[(a, u, m) for a, u, m, _b, _v in item.entries],
-        )
-        yield (tx_id, posting.idempotency_key, item.digest, posting.kind, posting.community_id, posting.memo,
-               posting.actor_id, posting.location, posting.details, None, posting.related_id, created_at, content)
+        yield (item.transaction_id, posting.idempotency_key, item.digest, posting.kind, posting.community_id,
+               posting.memo, posting.actor_id, posting.location, posting.details, None, posting.related_id,
+               created_at)
+
+
+def _content_hash(item: _Pending, created_at) -> str:
+    posting = item.posting
+    return chain.content_hash(
+        idempotency_key=posting.idempotency_key, kind=posting.kind, community_id=posting.community_id,
+        created_at=created_at, memo=posting.memo, actor_id=posting.actor_id, location=posting.location,
+        details=posting.details, reverses_id=None, related_id=posting.related_id,
+        lines=[(a, u, m) for a, u, m, _b, _v in item.entries],
+    )
 
 
 def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]], *, seal: bool) -> None:
     """Transactions and entries of the accepted postings, and the stored balances they move."""
     if not pending:
         return
-    tx_ids = draw_ids(session, "ledger_transactions", len(pending))
-    created_at = _posting_time.get() or utcnow()
-    entries = []
-    deltas: dict[int, list[int]] = {}
-    for item, tx_id in zip(pending, tx_ids, strict=True):
+    for item, tx_id in zip(pending, draw_ids(session, "ledger_transactions", len(pending)), strict=True):
         item.transaction_id = tx_id
-        for account_id, unit, amount, balance, version in item.entries:
-            entries.append((tx_id, account_id, unit, amount, balance, version))
-            if balance is not None:
+    created_at = _posting_time.get() or utcnow()
+    entries = [(item.transaction_id, *entry) for item in pending for entry in item.entries]
+    head = chain.head(session) if seal else None
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        hashed = _write_pg(connection, pending, entries, created_at)
+    else:
+        hashed = []
+        rows = []
+        for item, row in zip(pending, _transaction_rows(pending, created_at), strict=True):
+            content = _content_hash(item, created_at)
+            hashed.append((item.transaction_id, content))
+            rows.append(dict(zip(_TX_COLUMNS, (*row, content), strict=True)))
+        connection.execute(Transaction.__table__.insert(), rows)
+        connection.execute(Entry.__table__.insert(), [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in entries])
+        deltas: dict[int, list[int]] = {}
+        for _tx, account_id, _unit, amount, _balance, version in entries:
+            if version is not None:
                 moved = deltas.setdefault(account_id, [0, 0])
                 moved[0] += amount
                 moved[1] += 1
-    head = chain.head(session) if seal else None  # read before a COPY holds the connection
-    transactions = []
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        with connection.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY ledger_transactions ({', '.join(_TX_COLUMNS)}) FROM STDIN") as copy:
-                for row in _transaction_rows(pending, tx_ids, created_at):
-                    transactions.append(row)
-                    copy.write_row((*row[:8], chain.canonical_json(row[8]), *row[9:]))
-            with cursor.copy(f"COPY ledger_entries ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
-                for row in entries:
-                    copy.write_row(row)
-            if head is not None:
-                with cursor.copy(f"COPY ledger_chain_links ({', '.join(_LINK_COLUMNS)}) FROM STDIN") as copy:
-                    for row in _links(head, transactions):
-                        copy.write_row(row)
-        if deltas:
-            ids = list(deltas)
-            connection.execute(_MOVE_BALANCES_PG, {
-                "ids": ids, "deltas": [deltas[a][0] for a in ids], "counts": [deltas[a][1] for a in ids]
-            })
-    else:
-        transactions = list(_transaction_rows(pending, tx_ids, created_at))
-        connection.execute(Transaction.__table__.insert(), [dict(zip(_TX_COLUMNS, row, strict=True)) for row in transactions])
-        connection.execute(Entry.__table__.insert(), [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in entries])
-        if head is not None:
-            connection.execute(ChainLink.__table__.insert(),
-                               [dict(zip(_LINK_COLUMNS, r, strict=True)) for r in _links(head, transactions)])
         if deltas:
             connection.execute(_MOVE_BALANCE, [{"id": a, "delta": d, "n": n} for a, (d, n) in deltas.items()])
-    for account_id, (balance, version) in final.items():
-        _sync_loaded_account(session, account_id, balance, version)
+    if head is not None:
+        links = _links(head, hashed)
+        if connection.dialect.name == "postgresql":
+            with (connection.connection.driver_connection.cursor() as cursor,
+                  cursor.copy(f"COPY ledger_chain_links ({', '.join(_LINK_COLUMNS)}) FROM STDIN") as copy):
+                for row in links:
+                    copy.write_row(row)
+        else:
+            connection.execute(ChainLink.__table__.insert(), [dict(zip(_LINK_COLUMNS, r, strict=True)) for r in links])
+    if session.identity_map:
+        for account_id, (balance, version) in final.items():
+            _sync_loaded_account(session, account_id, balance, version)
+
+
+def _write_pg(connection, pending: list[_Pending], entries: list[tuple], created_at) -> list[tuple[int, str]]:
+    """The batch through the staging tables; (id, content hash) of its transactions in id order."""
+    canonical: dict[int, str] = {}  # details text per details object: an import shares a few
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.execute(_STAGE_PG)
+        with cursor.copy(f"COPY ledger_bulk_transactions ({', '.join(_STAGED_TX_COLUMNS)}) FROM STDIN") as copy:
+            for row in _transaction_rows(pending, created_at):
+                details = row[8]
+                text_ = canonical.get(id(details))
+                if text_ is None:
+                    text_ = canonical[id(details)] = chain.canonical_json(details)
+                copy.write_row((*row[:8], text_, *row[9:]))
+        with cursor.copy(f"COPY ledger_bulk_entries (n, {', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
+            for n, row in enumerate(entries):
+                copy.write_row((n, *row))
+        hashed = sorted(cursor.execute(_INSERT_TRANSACTIONS_PG).fetchall())
+        cursor.execute(_INSERT_ENTRIES_PG)
+        cursor.execute(_MOVE_BALANCES_PG)
+    return hashed

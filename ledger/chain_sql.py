@@ -56,6 +56,14 @@ _CANONICAL = """
 # stored text is used as is; rows written before that (or by other means) are re-serialised.
 _FAST = _CANONICAL.format(details="coalesce(t.details::text, '{}')")
 _SLOW = _CANONICAL.format(details="coalesce(ledger_canonical_json(t.details::jsonb), '{}')")
+# One entry of the canonical "lines" (``e``: a row with account_id, unit and amount), and the
+# order chain.canonical_content sorts them in ([account, unit, amount], units by code point).
+LINE = "'[' || e.account_id::text || ',' || to_json(e.unit)::text || ',' || e.amount::text || ']'"
+LINE_ORDER = 'e.account_id, e.unit COLLATE "C", e.amount'
+
+# chain.content_hash over ``t`` (a row with the transaction's columns, details as their canonical
+# text) and ``x.lines`` (its entries as LINE, joined by commas in LINE_ORDER).
+CONTENT_HASH = f"encode(sha256(convert_to({_FAST}, 'UTF8')), 'hex')"
 
 # Links in (lo, hi] whose sequence, previous hash, content hash or link hash disagree.
 _SUSPECT_LINKS = text(f"""
@@ -67,15 +75,14 @@ WITH links AS MATERIALIZED (
 ), lines AS MATERIALIZED (
   -- Entries arrive sorted (a presorted subquery), so each group needs no sort of its own; were the
   -- order ever not kept, the text would differ and the links would be rechecked, never passed.
-  SELECT transaction_id,
-         string_agg('[' || account_id::text || ',' || to_json(unit)::text || ',' || amount::text || ']', ',') AS lines
+  SELECT e.transaction_id, string_agg({LINE}, ',') AS lines
   FROM (SELECT e.transaction_id, e.account_id, e.unit, e.amount FROM ledger_entries e
         WHERE e.transaction_id IN (SELECT transaction_id FROM links)
-        ORDER BY e.transaction_id, e.account_id, e.unit COLLATE "C", e.amount) AS sorted
-  GROUP BY transaction_id
+        ORDER BY e.transaction_id, {LINE_ORDER}) AS e
+  GROUP BY e.transaction_id
 ), fast AS MATERIALIZED (
   SELECT l.*, t.id AS tx_id, t.content_hash AS stored_content,
-         encode(sha256(convert_to({_FAST}, 'UTF8')), 'hex') AS content
+         {CONTENT_HASH} AS content
   FROM links l
   LEFT JOIN ledger_transactions t ON t.id = l.transaction_id
   LEFT JOIN lines x ON x.transaction_id = l.transaction_id

@@ -55,13 +55,16 @@ def whole_number(row: dict, column: str, *, minimum: int = 0) -> int:
 
 
 def _postings(row: dict, community_id: int, member_id: int, wallets: dict, sources: dict,
-              actor_id: int | None) -> list[Posting]:
+              actor_id: int | None, details: dict) -> list[Posting]:
     """Coins and banked minutes as ``opening_balance`` from issuance; lifetime minutes (stars) as
-    ``opening_lifetime_hours``, and banked minutes below them taken back as ``opening_hours_spent``."""
+    ``opening_lifetime_hours``, and banked minutes below them taken back as ``opening_hours_spent``.
+    ``details`` (note -> details) lets a batch's postings share one details object per note."""
     coins = whole_number(row, "coins")
     banked = whole_number(row, "hours_minutes")
     lifetime = whole_number(row, "lifetime_hours_minutes")
     note = row.get("note", DEFAULT_NOTE)
+    if note not in details:
+        details[note] = {"description": note, "source": "import"}
     parts = []
     if coins:
         parts.append(("opening_balance", "coins", Unit.COIN, coins))
@@ -78,7 +81,7 @@ def _postings(row: dict, community_id: int, member_id: int, wallets: dict, sourc
             community_id=community_id,
             memo=note,
             actor_id=actor_id,
-            details={"description": note, "source": "import"},
+            details=details[note],
         )
         for kind, part, unit, amount in parts
     ]
@@ -100,7 +103,7 @@ def import_batch(session: Session, batch: list[tuple[int, dict]], communities: d
         execute(session, _OPEN_MISSING_WALLETS, now=utcnow())
         wallets = {row[0]: row[1:] for row in execute(session, _WALLETS)}
 
-    groups, owners = [], []
+    groups, owners, details = [], [], {}
     for number, community_id, row in staged:
         if number not in wallets:
             code = row.get("community_code")
@@ -112,7 +115,7 @@ def import_batch(session: Session, batch: list[tuple[int, dict]], communities: d
             sources[community_id] = {unit: issuance_account(session, community_id, unit).id for unit in Unit}
         try:
             postings = _postings(row, community_id, member_id, {Unit.COIN: coin, Unit.HOUR: hour},
-                                 sources[community_id], actor_id)
+                                 sources[community_id], actor_id, details)
         except RowError as exc:
             results.append(exc.result(number))
             continue

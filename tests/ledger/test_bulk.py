@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +14,7 @@ from ledger.errors import IdempotencyConflict, InsufficientBalance, InvalidPosti
 from ledger.models import ChainLink, Entry
 
 from .conftest import award, balance, footprint, key, open_book, unsound
+from .test_chain_sql import AWKWARD_DETAILS
 
 
 def _award(book, wallet, amount, idempotency_key=None, **fields):
@@ -122,3 +125,34 @@ def test_a_batch_with_nothing_new_writes_nothing(session_factory, rows):
     assert all(r[0].replayed for r in results)
     assert footprint(session_factory) == before
 
+
+
+@pytest.mark.parametrize("details", AWKWARD_DETAILS)
+def test_a_bulk_posted_transaction_has_the_hashes_post_gives_the_same_posting(session_factory, details):
+    """On PostgreSQL the database makes a batch's content hashes; they must be byte for byte the
+    ones ``ledger.post`` makes in Python (awkward text, lines out of order, every optional field)."""
+    book = open_book(session_factory)
+    wallet = book.wallets[0]
+    related = award(session_factory, book, wallet, 1).transaction_id
+    posting = Posting(
+        lines=[Line(book.issuance, -7), Line(book.wallets[1], 2), Line(wallet, 5)], idempotency_key=key() + ' "键" \\',
+        kind="award", community_id=book.community_id, memo='备注 "quoted" \\ tab\there\n', actor_id=42,
+        location="station:1 柜台", details=details, related_id=related,
+    )
+    moment = dt.datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=dt.UTC)
+
+    def hashes(session, transaction_id):
+        row = session.get(Transaction, transaction_id)
+        return row.content_hash, row.request_hash
+
+    with session_factory() as session, ledger.posting_time(moment):
+        posted = ledger.post(session, lines=posting.lines, idempotency_key=posting.idempotency_key, kind=posting.kind,
+                             community_id=posting.community_id, memo=posting.memo, actor_id=posting.actor_id,
+                             location=posting.location, details=posting.details, related_id=posting.related_id)
+        by_post = hashes(session, posted.transaction_id)
+        session.rollback()
+    with ledger.posting_time(moment):
+        [[bulk]] = _post(session_factory, [[posting]], seal=True)
+    with session_factory() as session:
+        assert hashes(session, bulk.transaction_id) == by_post
+    assert unsound(session_factory) == {}
