@@ -4,8 +4,10 @@ Every transaction obeys the rules of ``post``: integer amounts, balanced per uni
 its community, no tracked account below zero, an idempotency key that replays the same payload and
 refuses another, the same request and content hashes. The checks run in Python over the whole
 batch (one read of the keys already used, one locked read of the tracked balances in id order);
-the writes are set-based: transaction ids drawn from their sequence, transactions and entries by
-COPY on PostgreSQL (``executemany`` on SQLite), stored balances moved by one statement. With
+the writes are set-based: transaction ids drawn from their sequence; on PostgreSQL transactions
+and entries COPYed into temporary tables and written from there, the content hashes made by the
+database (``chain_sql.CONTENT_HASH``); on SQLite by ``executemany``, hashed in Python; stored balances
+moved by one statement. With
 ``seal=True`` the batch is also linked into the hash chain before it commits, as the sealer would
 link it (``chain.seal``'s lock, after whatever committed transactions still wait), so a migration
 of millions of postings leaves no backlog for the sealer.
