@@ -64,6 +64,8 @@ LINE_ORDER = 'e.account_id, e.unit COLLATE "C", e.amount'
 # chain.content_hash over ``t`` (a row with the transaction's columns, details as their canonical
 # text) and ``x.lines`` (its entries as LINE, joined by commas in LINE_ORDER).
 CONTENT_HASH = f"encode(sha256(convert_to({_FAST}, 'UTF8')), 'hex')"
+# The same with the details re-serialised (for a stored text that is not their canonical one).
+RESERIALISED_CONTENT_HASH = f"encode(sha256(convert_to({_SLOW}, 'UTF8')), 'hex')"
 
 # Links in (lo, hi] whose sequence, previous hash, content hash or link hash disagree.
 _SUSPECT_LINKS = text(f"""

@@ -67,20 +67,36 @@ def transactions_balanced(
     with an entry after ``since_entry_id``: a transaction that drew a lower id and committed late
     is found by its entries (entry ids are settled, see ``ledger.settled``).
     """
-    incremental = bool(since_transaction_id or since_entry_id)
+    if not (since_transaction_id or since_entry_id):
+        return _unbalanced_transactions(session, None, None)
     touched = select(Entry.transaction_id).where(Entry.id > since_entry_id)
+    return _unbalanced_transactions(
+        session,
+        (Entry.transaction_id > since_transaction_id) | Entry.transaction_id.in_(touched),
+        (Transaction.id > since_transaction_id) | Transaction.id.in_(touched),
+    )
+
+
+def transactions_balanced_among(session: Session, transaction_ids: list[int]) -> list[Discrepancy]:
+    """``transactions_balanced`` for the given transactions only (those a full pass found suspect)."""
+    found: list[Discrepancy] = []
+    for start in range(0, len(transaction_ids), BATCH):
+        ids = transaction_ids[start:start + BATCH]
+        found += _unbalanced_transactions(session, Entry.transaction_id.in_(ids), Transaction.id.in_(ids))
+    return found
+
+
+def _unbalanced_transactions(session: Session, entries_where, transactions_where) -> list[Discrepancy]:
     sums = select(Entry.transaction_id, Entry.unit, func.sum(Entry.amount))
-    if incremental:
-        sums = sums.where(
-            (Entry.transaction_id > since_transaction_id) | Entry.transaction_id.in_(touched)
-        )
+    if entries_where is not None:
+        sums = sums.where(entries_where)
     rows = session.execute(
         sums.group_by(Entry.transaction_id, Entry.unit).having(func.sum(Entry.amount) != 0)
     ).all()
     found = [Discrepancy("transaction_sum", f"transaction:{t}:{u}", 0, int(s)) for t, u, s in rows]
     thin = select(Transaction.id, func.count(Entry.id)).outerjoin(Entry, Entry.transaction_id == Transaction.id)
-    if incremental:
-        thin = thin.where((Transaction.id > since_transaction_id) | Transaction.id.in_(touched))
+    if transactions_where is not None:
+        thin = thin.where(transactions_where)
     rows = session.execute(thin.group_by(Transaction.id).having(func.count(Entry.id) < 2)).all()
     found += [Discrepancy("transaction_entries", f"transaction:{t}", ">=2", int(n)) for t, n in rows]
     return found
@@ -211,6 +227,19 @@ def _links(session: Session, lo: int, hi: int | None = None, limit: int = BATCH)
     if hi is not None:
         query = query.where(ChainLink.seq <= hi)
     return session.execute(query.order_by(ChainLink.seq).limit(limit)).all()
+
+
+def recheck_links(session: Session, seqs: list[int]) -> list[Discrepancy]:
+    """Check the links ``seqs`` (found suspect by a full pass) with the canonical code, each after
+    the link stored before it, as the chunked check would."""
+    found: list[Discrepancy] = []
+    for seq in seqs:
+        before = session.execute(
+            select(ChainLink.seq, ChainLink.chain_hash).where(ChainLink.seq < seq).order_by(ChainLink.seq.desc()).limit(1)
+        ).first()
+        expected_prev, expected_seq = (before.chain_hash, before.seq + 1) if before else (chain.GENESIS_HASH, 1)
+        _check_links(session, _links(session, seq - 1, seq, 1), expected_prev, expected_seq, found)
+    return found
 
 
 def _chain_in_python(session: Session, found: list, *, after_seq: int, prev_hash: str, upto_seq: int | None) -> None:

@@ -6,17 +6,19 @@ new since the last passed run's watermarks (incremental), and reports its progre
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 import ledger
 import ledger.settled
-from ledger import chain
+from ledger import chain, verify_sql
 from ledger.models import Account, ChainLink, Entry, Transaction, utcnow
 from ledger.verify import (
     Discrepancy,
@@ -30,6 +32,8 @@ from ledger.verify import (
 
 from .. import domains
 from .models import Reconciliation
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -93,12 +97,12 @@ class Outcome:
         return [d for found in self.checks.values() for d in found]
 
 
-def _late_to_seal(session: Session, previous: Reconciliation | None) -> tuple[int, int]:
-    """(unsealed for over a minute at this snapshot, of those already late at the previous run)."""
+def _late_to_seal(session: Session, previous: Reconciliation | None, late: int) -> int:
+    """Of the ``late`` transactions unsealed for over a minute at this snapshot, those already late at
+    the previous run."""
     as_of = session.info["snapshot_at"]
-    late = chain.unsealed_count(session, older_than=as_of - chain.SEAL_PROMISE)
     if not late or previous is None or previous.started_at > as_of - chain.SEAL_PROMISE:
-        return late, 0
+        return 0
     unsealed = (
         select(func.count())
         .select_from(Transaction)
@@ -109,7 +113,7 @@ def _late_to_seal(session: Session, previous: Reconciliation | None) -> tuple[in
             Transaction.created_at < previous.started_at - chain.SEAL_PROMISE,
         )
     )
-    return late, session.scalar(unsealed) or 0
+    return session.scalar(unsealed) or 0
 
 
 # The ledger's own checks, in the order ``verify`` takes them; the domains' checks follow.
@@ -133,8 +137,9 @@ def domain_checks() -> dict[str, DomainCheck]:
 
 
 def steps() -> tuple[str, ...]:
-    """Every step of a run as the office sees its progress, in order."""
-    return LEDGER_STEPS + tuple(domain_checks())
+    """Every step of a run as the office sees its progress, in order: the domains' checks first
+    (on PostgreSQL they run while the ledger's passes run beside them, see ``verify``)."""
+    return tuple(domain_checks()) + LEDGER_STEPS
 
 Progress = Callable[[str, int, int], None] | None
 
@@ -150,6 +155,9 @@ def verify(
     """Run every check on ``session`` (a snapshot); ``since`` = None means a full check. The run
     moves the watermarks up to ``settled`` (``None``: they stay where they were).
 
+    A full check on PostgreSQL takes the ledger's invariants in three passes run by worker
+    connections on the same snapshot (``ledger.verify_sql``) while the domains' checks run on
+    ``session``; otherwise (SQLite, incremental runs) the ledger's checks run one after another.
     ``progress(step, done, total)`` is called before each step and once at the end.
     """
     full = since is None
@@ -161,15 +169,57 @@ def verify(
         head.seq,
         head.chain_hash,
     )
-    scope = {} if full else None
     checks: dict[str, list[Discrepancy]] = {}
     extra = domain_checks()
-    names = LEDGER_STEPS + tuple(extra)
+    names = tuple(extra) + LEDGER_STEPS
+    late_before = session.info["snapshot_at"] - chain.SEAL_PROMISE
 
     def step(name: str) -> None:
         if progress is not None:
             progress(name, names.index(name), len(names))
 
+    def run_domain_checks() -> None:
+        for name, check in extra.items():
+            step(name)
+            checks[name] = check(session)
+
+    passes = None
+    if full and verify_sql.available(session):
+        try:
+            with verify_sql.full_check(session, late_before=late_before) as finish:
+                run_domain_checks()
+                step(LEDGER_STEPS[0])
+                passes = finish()
+        except DBAPIError as exc:  # a row the passes cannot read: the checks one by one will
+            log.warning("reconciliation's full passes failed, checking one check at a time: %s", exc)
+    else:
+        run_domain_checks()
+    if passes is not None:
+        for name in LEDGER_STEPS:
+            step(name)
+            checks[name] = passes.checks[name]
+        counts, late = dict(passes.counts), passes.late_to_seal
+    else:
+        checks.update(_ledger_checks(session, since, full, step))
+        counts = _counts(session, since)
+        late = chain.unsealed_count(session, older_than=late_before)
+    persisting = _late_to_seal(session, previous, late)
+    if persisting:
+        checks["chain_valid"].append(Discrepancy("unsealed_transactions", "chain", 0, persisting))
+    checks = {name: checks[name] for name in names}
+    if late:
+        counts["warnings"] = {"late_to_seal": late}
+    if settled is None:
+        counts["watermarks_held"] = True  # a transaction stayed open: the next run starts from the same place
+    if progress is not None:
+        progress("done", len(names), len(names))
+    return Outcome(checks, counts, since, upto)
+
+
+def _ledger_checks(session: Session, since: Watermarks, full: bool, step) -> dict[str, list[Discrepancy]]:
+    """The ledger's checks one after another, over everything or what is new since ``since``."""
+    scope = {} if full else None
+    checks = {}
     for name, check, window in (
         ("stored_balances", stored_balances, {"since_entry_id": since.entry_id}),
         ("transactions_balanced", transactions_balanced,
@@ -184,13 +234,11 @@ def verify(
     checks["chain_valid"] = chain_valid(
         session, sealed_within=None, after_seq=since.chain_seq, prev_hash=since.chain_hash
     )
-    late, persisting = _late_to_seal(session, previous)
-    if persisting:
-        checks["chain_valid"].append(Discrepancy("unsealed_transactions", "chain", 0, persisting))
-    for name, check in extra.items():
-        step(name)
-        checks[name] = check(session)
-    counts = {
+    return checks
+
+
+def _counts(session: Session, since: Watermarks) -> dict:
+    return {
         "transactions": session.scalar(
             select(func.count()).select_from(Transaction).where(Transaction.id > since.transaction_id)
         ),
@@ -200,10 +248,3 @@ def verify(
         ),
         "accounts": session.scalar(select(func.count()).select_from(Account)),
     }
-    if late:
-        counts["warnings"] = {"late_to_seal": late}
-    if settled is None:
-        counts["watermarks_held"] = True  # a transaction stayed open: the next run starts from the same place
-    if progress is not None:
-        progress("done", len(names), len(names))
-    return Outcome(checks, counts, since, upto)

@@ -1,0 +1,273 @@
+"""The full check of the book on PostgreSQL: three passes over the tables, side by side on one snapshot.
+
+The checks of ``ledger.verify`` one by one read the entries five times and the chain in chunks that
+each scanned every transaction again (5-7 x the SQL floor). Here every invariant comes out of three
+passes, each a single streaming scan that returns only what it finds suspect:
+
+- the *transaction pass* (per range of transaction ids) merges each transaction with its entries
+  (by ``transaction_id``, in order) and its chain link: the recomputed content hash against the
+  stored one and the link hash; per unit sums and the entry count of each transaction;
+  the transactions left unsealed past the caller's time.
+- the *account pass* groups the entries by account and unit once: stored balances and versions,
+  negative accounts, each unit's sum, entries in a unit not their account's.
+- the *link pass* reads the chain in order: each sequence number and stored previous hash.
+
+The passes run in worker connections that import the caller's snapshot (``pg_export_snapshot``),
+so they see exactly what the caller sees, ``WORKERS`` at a time; the ranges of the transaction pass
+are independent, so more cores take more ranges. Whatever a pass finds suspect is rechecked with the
+checks of ``ledger.verify`` restricted to it, which build every discrepancy as they always did: the
+passes decide only what is looked at again, never what is reported. Rows the passes cannot account
+for (entries or links whose transaction row is gone) are found by comparing their counts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.orm import Session
+
+from . import chain, chain_sql
+from .models import Unit
+from .verify import Discrepancy, checkpoints_valid, recheck_links, transactions_balanced_among
+
+# Worker connections at a time; the floor the run is compared with runs in parallel as well.
+WORKERS = min(max(os.cpu_count() or 2, 2), 4)
+# Ranges of transaction ids per worker: a range that is slower than another leaves less idle time.
+RANGES_PER_WORKER = 2
+_BIGINT = 2**63 - 1
+
+_UNITS = tuple(unit.value for unit in Unit)
+# A unit's JSON text: the known units are plain ASCII words, their quoted text is exactly to_json's.
+_UNIT_JSON = "CASE unit " + " ".join(f"WHEN '{u}' THEN '\"{u}\"'" for u in _UNITS) + " ELSE to_json(unit)::text END"
+_UNIT_SUMS = ", ".join(f"sum(amount) FILTER (WHERE unit = '{u}') AS sum_{u.lower()}" for u in _UNITS)
+_UNIT_LIST = ", ".join(f"'{u}'" for u in _UNITS)
+_UNBALANCED = " OR ".join(
+    ["n IS NULL", "n < 2", "other_units > 0", *(f"sum_{u.lower()} <> 0" for u in _UNITS)]
+)
+
+# One range of transaction ids: (lo, hi]. Entries arrive sorted by the index on transaction_id;
+# each transaction's lines are sorted as the canonical text sorts them. A content hash that differs
+# from the stored one is recomputed with details re-serialised (rows written before details were
+# stored as canonical text); a link or transaction still suspect after that is rechecked in Python.
+_TRANSACTION_PASS = text(f"""
+SELECT count(*) AS transactions, count(seq) AS linked, coalesce(sum(n), 0) AS entries,
+       count(*) FILTER (WHERE seq IS NULL AND created_at < :late_before) AS late,
+       array_agg(tx_id ORDER BY tx_id) FILTER (WHERE {_UNBALANCED}) AS unbalanced,
+       array_agg(seq ORDER BY seq) FILTER (WHERE seq IS NOT NULL AND (content IS DISTINCT FROM stored_content
+         OR encode(sha256(convert_to(prev_hash || content, 'UTF8')), 'hex') IS DISTINCT FROM chain_hash)) AS suspects
+FROM (
+  SELECT f.*, CASE WHEN f.fast = f.stored_content THEN f.fast ELSE (
+           SELECT {chain_sql.RESERIALISED_CONTENT_HASH}
+           FROM ledger_transactions t, (SELECT f.lines) AS x WHERE t.id = f.tx_id) END AS content
+  FROM (
+    SELECT t.id AS tx_id, t.created_at, t.content_hash AS stored_content, x.*, l.seq, l.prev_hash, l.chain_hash,
+           {chain_sql.CONTENT_HASH} AS fast
+    FROM ledger_transactions t
+    LEFT JOIN (
+      SELECT transaction_id, count(*) AS n, {_UNIT_SUMS},
+             count(*) FILTER (WHERE unit NOT IN ({_UNIT_LIST})) AS other_units,
+             string_agg('[' || account_id::text || ',' || {_UNIT_JSON} || ',' || amount::text || ']', ',') AS lines
+      FROM (SELECT transaction_id, account_id, unit, amount FROM ledger_entries
+            WHERE transaction_id > :lo AND transaction_id <= :hi
+            ORDER BY transaction_id, account_id, unit COLLATE "C", amount) AS sorted
+      GROUP BY transaction_id
+    ) x ON x.transaction_id = t.id
+    LEFT JOIN ledger_chain_links l ON l.transaction_id = t.id AND l.transaction_id > :lo AND l.transaction_id <= :hi
+    WHERE t.id > :lo AND t.id <= :hi
+    OFFSET 0
+  ) f
+  OFFSET 0
+) r
+""")
+
+_ACCOUNT_PASS = text("""
+WITH per_unit AS MATERIALIZED (
+  SELECT account_id, unit, sum(amount) AS total, count(*) AS n FROM ledger_entries GROUP BY account_id, unit
+), per_account AS (
+  SELECT account_id, sum(total) AS total, sum(n) AS n FROM per_unit GROUP BY account_id
+)
+SELECT 'account' AS kind, a.id, NULL AS unit, a.balance, a.version, p.total, p.n,
+       a.track_balance, a.allow_negative
+FROM ledger_accounts a LEFT JOIN per_account p ON p.account_id = a.id
+WHERE (a.track_balance AND (a.balance <> coalesce(p.total, 0) OR a.version <> coalesce(p.n, 0)))
+   OR (NOT a.allow_negative AND (a.balance < 0 OR p.total < 0))
+UNION ALL
+SELECT 'unit', NULL, unit, NULL, NULL, sum(total), NULL, NULL, NULL FROM per_unit GROUP BY unit HAVING sum(total) <> 0
+UNION ALL
+SELECT 'unit_of_account', u.account_id, u.unit, NULL, NULL, NULL, NULL, NULL, NULL
+FROM per_unit u JOIN ledger_accounts a ON a.id = u.account_id WHERE u.unit <> a.unit
+UNION ALL
+SELECT 'count', (SELECT count(*) FROM ledger_accounts), NULL, NULL, NULL, NULL, (SELECT sum(n) FROM per_unit),
+       NULL, NULL
+""")
+
+_LINK_PASS = text("""
+SELECT count(*) AS links,
+       array_agg(seq ORDER BY seq) FILTER (WHERE seq <> expected_seq OR prev_hash <> expected_prev) AS suspects
+FROM (
+  SELECT seq, prev_hash, lag(chain_hash, 1, CAST(:genesis AS varchar)) OVER w AS expected_prev,
+         lag(seq, 1, CAST(0 AS bigint)) OVER w + 1 AS expected_seq
+  FROM ledger_chain_links WINDOW w AS (ORDER BY seq)
+) s
+""")
+
+_LINKS_WITHOUT_TRANSACTION = text(
+    "SELECT l.seq FROM ledger_chain_links l"
+    " WHERE NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = l.transaction_id)"
+)
+_ENTRIES_WITHOUT_TRANSACTION = text(
+    "SELECT DISTINCT e.transaction_id FROM ledger_entries e"
+    " WHERE NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = e.transaction_id)"
+)
+_ENTRIES_IN_ANOTHER_UNIT = text(
+    "SELECT e.id, e.unit, a.unit FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id"
+    " WHERE e.account_id IN :accounts AND e.unit <> a.unit ORDER BY e.id"
+).bindparams(bindparam("accounts", expanding=True))
+_SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
+
+
+@dataclass
+class FullCheck:
+    """What the passes found: the discrepancies under the names of ``ledger.verify``'s checks,
+    the counts of the book, and how many transactions were unsealed before ``late_before``."""
+
+    checks: dict[str, list[Discrepancy]]
+    counts: dict[str, int]
+    late_to_seal: int
+
+
+def available(session: Session) -> bool:
+    return chain_sql.available(session)
+
+
+@contextmanager
+def _on_snapshot(session: Session, snapshot_id: str) -> Iterator[Connection]:
+    """A connection of the session's engine reading the exported snapshot ``snapshot_id``."""
+    with session.get_bind().engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with connection.begin():
+            connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")
+            # Big cheap queries the planner overestimates: JIT would compile for seconds.
+            connection.exec_driver_sql("SET LOCAL jit = off")
+            yield connection
+
+
+def _transaction_pass(connection: Connection, lo: int, hi: int, late_before) -> dict:
+    # Merge the three sorted streams; without statistics (a book just loaded) the planner would
+    # hash every transaction instead, spilling to disk.
+    connection.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+    row = connection.execute(_TRANSACTION_PASS, {"lo": lo, "hi": hi, "late_before": late_before}).one()
+    return row._asdict()
+
+
+def _account_pass(connection: Connection) -> list:
+    return connection.execute(_ACCOUNT_PASS).all()
+
+
+def _link_pass(connection: Connection) -> dict:
+    return connection.execute(_LINK_PASS, {"genesis": chain.GENESIS_HASH}).one()._asdict()
+
+
+def _checkpoints(connection: Connection) -> list[Discrepancy]:
+    with Session(bind=connection) as session:
+        return checkpoints_valid(session)
+
+
+def _ranges(session: Session, parts: int) -> list[tuple[int, int]]:
+    newest = session.scalar(text("SELECT max(id) FROM ledger_transactions")) or 0
+    step = max(newest // parts + 1, 1)
+    bounds = [step * n for n in range(1, parts)]
+    return list(zip([-_BIGINT - 1, *bounds], [*bounds, _BIGINT], strict=True))
+
+
+@contextmanager
+def full_check(session: Session, *, late_before, workers: int = WORKERS) -> Iterator[Callable[[], FullCheck]]:
+    """Start the passes on ``session``'s snapshot (a REPEATABLE READ transaction on PostgreSQL);
+    the caller may go on using the session meanwhile (e.g. for the domains' checks), then calls
+    what this yields to wait for the passes and get their ``FullCheck``.
+
+    Raises ``DBAPIError`` if a pass fails (say a details text that is not valid jsonb): the caller
+    then checks the book the slow way, with ``ledger.verify``'s checks one by one.
+    """
+    snapshot_id = session.scalar(text("SELECT pg_export_snapshot()"))
+    if not _SNAPSHOT_ID.match(snapshot_id or ""):
+        raise ValueError(f"unexpected snapshot id {snapshot_id!r}")
+
+    def on_snapshot(work, *args):
+        with _on_snapshot(session, snapshot_id) as connection:
+            return work(connection, *args)
+
+    ranges = _ranges(session, workers * RANGES_PER_WORKER)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
+        # The long passes first, so the short ones fill the gaps at the end.
+        transaction_passes: list[Future] = [
+            pool.submit(on_snapshot, _transaction_pass, lo, hi, late_before) for lo, hi in ranges
+        ]
+        accounts = pool.submit(on_snapshot, _account_pass)
+        links = pool.submit(on_snapshot, _link_pass)
+        checkpoints = pool.submit(on_snapshot, _checkpoints)
+
+        def result() -> FullCheck:
+            return _gather(
+                session, [p.result() for p in transaction_passes], accounts.result(), links.result(),
+                checkpoints.result(),
+            )
+
+        try:
+            yield result
+        finally:
+            for future in (*transaction_passes, accounts, links, checkpoints):
+                future.cancel()
+
+
+def _gather(session: Session, transaction_passes: list[dict], accounts: list, links: dict,
+            checkpoints: list[Discrepancy]) -> FullCheck:
+    """The discrepancies of every check, rechecking in ``session`` what the passes found suspect."""
+    stored, negative_stored, negative_derived, unit_sums, other_unit_accounts = [], [], [], [], []
+    counts = {}
+    for kind, account_id, unit, balance, version, total, n, track, allow_negative in accounts:
+        if kind == "account":
+            total, n = int(total or 0), int(n or 0)
+            if track and balance != total:
+                stored.append(Discrepancy("stored_balance", f"account:{account_id}", total, balance))
+            if track and version != n:
+                stored.append(Discrepancy("account_version", f"account:{account_id}", n, version))
+            if not allow_negative and balance < 0:
+                negative_stored.append(Discrepancy("negative_balance", f"account:{account_id}", ">=0", int(balance)))
+            if not allow_negative and total < 0:
+                negative_derived.append(Discrepancy("negative_entries_sum", f"account:{account_id}", ">=0", total))
+        elif kind == "unit":
+            unit_sums.append(Discrepancy("unit_sum", f"unit:{unit}", 0, int(total)))
+        elif kind == "unit_of_account":
+            other_unit_accounts.append(account_id)
+        else:
+            counts = {"accounts": int(account_id), "entries": int(n or 0)}
+    units = unit_sums
+    if other_unit_accounts:
+        units += [Discrepancy("entry_unit", f"entry:{e}", a, u)
+                  for e, u, a in session.execute(_ENTRIES_IN_ANOTHER_UNIT, {"accounts": other_unit_accounts})]
+
+    unbalanced = [t for p in transaction_passes for t in p["unbalanced"] or ()]
+    suspects = {s for p in transaction_passes for s in p["suspects"] or ()} | set(links["suspects"] or ())
+    if sum(p["linked"] for p in transaction_passes) != links["links"]:
+        suspects |= set(session.scalars(_LINKS_WITHOUT_TRANSACTION))
+    if sum(int(p["entries"]) for p in transaction_passes) != counts["entries"]:
+        unbalanced += session.scalars(_ENTRIES_WITHOUT_TRANSACTION).all()
+    counts["transactions"] = sum(p["transactions"] for p in transaction_passes)
+    counts["chain_links"] = links["links"]
+    checks = {
+        "stored_balances": stored,
+        "transactions_balanced": transactions_balanced_among(session, unbalanced) if unbalanced else [],
+        "units_balanced": units,
+        "no_negative_wallets": negative_stored + negative_derived,
+        "checkpoints": checkpoints,
+        "chain_valid": recheck_links(session, sorted(suspects)) if suspects else [],
+    }
+    return FullCheck(checks, counts, sum(p["late"] for p in transaction_passes))
+
