@@ -269,3 +269,11 @@ def test_every_balance_checkpoint_is_checked_against_its_entries(app, world, tam
     assert [d.check for d in full.discrepancies] == ["checkpoint"]
     tamper("UPDATE ledger_balance_checkpoints SET balance = balance + 1 WHERE id = (SELECT max(id) FROM ledger_balance_checkpoints)")
     assert "checkpoint" in _checks_found(_run(app, "incremental"))  # after a failure: everything again
+
+
+def test_a_detail_the_passes_cannot_read_is_still_found_by_the_checks_one_by_one(app, world, tamper):
+    # Not valid jsonb: PostgreSQL's full passes fail on it and the run checks one check at a time.
+    _book(world, app)
+    tamper("UPDATE ledger_transactions SET details = '{\"bad\": \"\\u0000\"}' WHERE id = (SELECT MIN(id) FROM ledger_transactions)")
+    record = _run(app)
+    assert record.status == "failed" and "content_hash" in _checks_found(record)
