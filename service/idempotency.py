@@ -64,32 +64,39 @@ _SEEN = select(_table.c.request_hash, _table.c.response_status, _table.c.respons
 )
 
 
+# Store the response of the claimed request (built once; ``_Answer.params`` binds it).
+ANSWER = (
+    update(_table)
+    .where(_table.c.principal == bindparam("answer_principal"), _table.c.key == bindparam("answer_key"))
+    .values(response_status=bindparam("answer_status"), response_body=bindparam("answer_body"))
+)
+
+
 @dataclass
 class _Answer:
     """The response of the claimed request, written once: by ``run_once`` after the work, or by the
-    work itself inside its own last statement (``answer_statement``)."""
+    work itself inside its own last statement (``answer_params``)."""
 
     principal: str
     key: str
     written: bool = False
 
-    def statement(self, body: dict, status: int):
+    def params(self, body: dict, status: int) -> dict:
+        """The parameters of ``ANSWER`` for this request; from now on the response counts as written."""
         self.written = True
-        return (
-            update(_table)
-            .where(_table.c.principal == self.principal, _table.c.key == self.key)
-            .values(response_status=status, response_body=body)
-        )
+        return {"answer_principal": self.principal, "answer_key": self.key, "answer_status": status,
+                "answer_body": body}
 
 
 _current: ContextVar[_Answer | None] = ContextVar("idempotent_answer", default=None)
 
 
-def answer_statement(body: dict, status: int):
-    """For a hot path that writes its last rows in one statement: the UPDATE that stores the
-    response of the request being run (None outside ``run_once``); ``run_once`` then skips its own."""
+def answer_params(body: dict, status: int) -> dict | None:
+    """For a hot path that writes its last rows in one statement: the parameters with which it runs
+    ``ANSWER`` (the response of the request being run) in that statement, or None outside
+    ``run_once``; ``run_once`` then skips its own."""
     answer = _current.get()
-    return answer.statement(body, status) if answer is not None else None
+    return answer.params(body, status) if answer is not None else None
 
 
 def request_key() -> str:
@@ -148,7 +155,7 @@ def run_once(
         finally:
             _current.reset(token)
         if not answer.written:
-            session.execute(answer.statement(body, status))
+            connection.execute(ANSWER, answer.params(body, status))
         return body, status, False
 
     return db.run(attempt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TypeVar
 
 from sqlalchemy import Table, bindparam, func, insert, select
@@ -29,14 +30,18 @@ def get_row(session: Session, model: type[M], row_id: int, *, what: str, lock: b
     return row
 
 
-def insert_rows_pg(table: Table, rows: list[dict]):
-    """A multi-row INSERT for PostgreSQL that SQLAlchemy compiles once: ``INSERT … SELECT
-    unnest(:a), unnest(:b) …`` with one array per column. (A VALUES list of n rows is not cacheable
-    and was compiled anew on every basket: a third of its CPU.) Every row has the same keys."""
-    columns = list(rows[0])
+@functools.cache
+def unnest_insert(table: Table, columns: tuple[str, ...]):
+    """A multi-row INSERT for PostgreSQL built and compiled once per table and column list:
+    ``INSERT … SELECT unnest(:<table>_<column>) …`` with one array per column, bound at execution by
+    ``unnest_params``. (A VALUES list of n rows is another statement for every n, compiled anew.)"""
     arrays = [
-        func.unnest(bindparam(f"{table.name}_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type)))
-        .label(name)
+        func.unnest(bindparam(f"{table.name}_{name}", type_=ARRAY(table.c[name].type))).label(name)
         for name in columns
     ]
-    return insert(table).from_select(columns, select(*arrays))
+    return insert(table).from_select(list(columns), select(*arrays))
+
+
+def unnest_params(table: Table, columns: tuple[str, ...], rows: list[dict]) -> dict:
+    """The arrays ``unnest_insert(table, columns)`` takes for these rows."""
+    return {f"{table.name}_{name}": [row[name] for row in rows] for name in columns}

@@ -29,10 +29,10 @@ from ..auth.access import Principal
 from ..community.models import Supermarket
 from ..community.operations import till_account
 from ..errors import Conflict, Invalid, NotFound
-from ..idempotency import answer_statement
+from ..idempotency import ANSWER, answer_params
 from ..members.models import Household, Member
 from ..members.operations import household_wallet, member_wallet
-from ..rows import get_row, insert_rows_pg
+from ..rows import get_row, unnest_insert, unnest_params
 from . import stock
 from .lines import problem, refuse_duplicates, resolve_products
 from .models import Product, Redemption, RedemptionLine
@@ -88,7 +88,7 @@ def redeem(
     ``details`` adds to the posting's details (a helper who acted: ``acted_by_member_id``).
 
     ``respond`` (the API's) turns the basket into the response, which is then stored for replays
-    in the same statement as the basket (see ``service.idempotency.answer_statement``)."""
+    in the same statement as the basket (see ``service.idempotency.answer_params``)."""
     basket, existing = _open_basket(session, principal, supermarket_id, member_id, card_code, paid_from,
                                     idempotency_key, len(lines))
     if existing is not None:
@@ -297,23 +297,24 @@ def _write_redemption(session, principal, basket: Basket, sold, posted, note, at
         for s in sold
     ]
     moved = [(s["product_id"], -s["quantity"], s["stock_after"]) for s in sold]
-    if basket.new_ids is not None:  # PostgreSQL: one statement, ids drawn ahead
+    if basket.new_ids is not None:  # PostgreSQL: one statement, built once, ids drawn ahead
         redemption.id, line_ids = basket.new_ids[0], basket.new_ids[1]
         _as_written(redemption, basket, lines, line_ids)
-        answer = _answer(redemption, respond)
-        writes = [
-            insert(_redemptions).values(id=redemption.id, **row).cte("r"),
-            insert_rows_pg(
-                _redemption_lines,
+        answer = answer_params(*respond(redemption)) if respond is not None else None
+        params = {
+            **{f"r_{name}": value for name, value in row.items()},
+            "r_id": redemption.id,
+            **unnest_params(
+                _redemption_lines, LINE_COLUMNS,
                 [{"id": i, "redemption_id": redemption.id, **ln} for i, ln in zip(line_ids, lines, strict=True)],
-            ).cte("l"),
-            stock.movements_pg(
+            ),
+            **stock.movement_params(
                 supermarket_id=basket.supermarket_id, reason="redemption", moved=moved, at=at,
                 redemption_id=redemption.id,
-            ).cte("m"),
-        ]
-        final = answer if answer is not None else select(literal(1))
-        session.execute(final.add_cte(*writes))
+            ),
+            **(answer or {}),
+        }
+        session.connection().execute(_basket_write(answer is not None), params)
         return redemption
     redemption.id = session.execute(insert(_redemptions).values(**row).returning(_redemptions.c.id)).scalar_one()
     line_ids = session.execute(
@@ -325,9 +326,9 @@ def _write_redemption(session, principal, basket: Basket, sold, posted, note, at
         redemption_id=redemption.id,
     )
     _as_written(redemption, basket, lines, line_ids)
-    answer = _answer(redemption, respond)
+    answer = answer_params(*respond(redemption)) if respond is not None else None
     if answer is not None:
-        session.execute(answer)
+        session.execute(ANSWER, answer)
     return redemption
 
 
@@ -338,14 +339,21 @@ def _as_written(redemption: Redemption, basket: Basket, lines: list[dict], line_
     set_committed_value(redemption, "member", Member(id=basket.member_id, name=basket.member_name))
 
 
-def _answer(redemption: Redemption, respond):
-    if respond is None:
-        return None
-    body, status = respond(redemption)
-    return answer_statement(body, status)
+LINE_COLUMNS = ("id", "redemption_id", "product_id", "sku", "name", "unit", "quantity", "unit_price", "amount",
+                "refunded_quantity")
 
 
-# --- refusals ----------------------------------------------------------------------------------
+@functools.cache
+def _basket_write(answered: bool):
+    """The basket, its lines, its stock movements and (``answered``) the stored response in ONE
+    PostgreSQL statement, built once: every value is a bound parameter."""
+    redemption = insert(_redemptions).values({c.key: bindparam(f"r_{c.key}", type_=c.type) for c in _redemptions.c})
+    writes = [
+        redemption.cte("r"),
+        unnest_insert(_redemption_lines, LINE_COLUMNS).cte("l"),
+        stock.movements_insert().cte("m"),
+    ]
+    return (ANSWER if answered else select(literal(1))).add_cte(*writes)
 
 
 def _stock_problem(index: int, line: dict, product: Product) -> dict | None:
