@@ -155,6 +155,10 @@ class ResidentLookup(MethodView):
         return operations.find_residents(db.session, supermarket, **query)
 
 
+# The basket's schemas, made once: a schema instance costs more to build than a basket to validate.
+BASKET_IN, BASKET_OUT = MarketRedemptionCreateSchema(), MarketRedemptionSchema()
+
+
 @blp.route("/redemptions")
 class Redemptions(MethodView):
     @access(Role.ADMIN, Role.CASHIER, Role.SUPERVISOR, Role.RESIDENT)
@@ -165,7 +169,7 @@ class Redemptions(MethodView):
         return operations.list_redemptions(db.session, current_principal(), **query)
 
     @access(*COUNTER)
-    @blp.arguments(MarketRedemptionCreateSchema)
+    @blp.arguments(BASKET_IN)
     @blp.response(201, MarketRedemptionSchema)
     @blp.alt_response(409, schema=ErrorSchema, description=BASKET_REFUSED)
     @blp.alt_response(404, schema=ErrorSchema, description="member_not_found, helper_not_found")
@@ -181,18 +185,18 @@ class Redemptions(MethodView):
         principal = current_principal()
         key = ledger_key_for_request()
         if "helper_card_code" in data or "helper_member_id" in data:
-            return idempotent(data, lambda s: (MarketRedemptionSchema().dump(
+            return idempotent(data, lambda s: (BASKET_OUT.dump(
                 helped.redeem_for_elder(s, principal, idempotency_key=key, **data)), 201))
 
         def work(session):
             answered = {}
 
             def respond(redemption):  # stored for replays in the basket's own last statement
-                answered["body"] = MarketRedemptionSchema().dump(redemption)
+                answered["body"] = BASKET_OUT.dump(redemption)
                 return answered["body"], 201
 
             redemption = operations.redeem(session, principal, idempotency_key=key, respond=respond, **data)
-            return answered.get("body") or MarketRedemptionSchema().dump(redemption), 201
+            return answered.get("body") or BASKET_OUT.dump(redemption), 201
 
         return idempotent(data, work)
 

@@ -120,7 +120,7 @@ def _open_basket(session, principal, supermarket_id, member_id, card_code, paid_
         raise Invalid("paid_from is member or household", code="invalid_paid_from")
     postgres = session.get_bind().dialect.name == "postgresql"
     statement = _basket_read(paid_from, member_id is None, postgres)
-    row = session.execute(
+    row = session.connection().execute(
         statement,
         {
             "supermarket_id": supermarket_id, "member_id": member_id, "card_code": card_code, "key": key, "n": count,

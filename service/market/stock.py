@@ -26,7 +26,7 @@ def take(session: Session, supermarket_id: int, lines: list[dict]) -> list:
     ascending id first. Returns the rows taken (id, sku, stock after, price, name, unit); a line
     missing from them was not taken, and the caller refuses the basket (rolling the rest back)."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(_take_pg(), {
+        return session.connection().execute(_take_pg(), {
             "at_supermarket": supermarket_id,
             "skus": [ln.get("sku") for ln in lines],
             "ids": [None if ln.get("sku") else ln["product_id"] for ln in lines],
