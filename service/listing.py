@@ -30,7 +30,7 @@ def role_scoped(query: Select, principal: Principal, model, *, community_id=None
 def keyset_page(session: Session, query: Select, model, *, limit: int = 50, before: int | None = None) -> list:
     """One page of ``query``, newest first: the ``limit`` rows with an id below ``before``."""
     query = query.order_by(model.id.desc())
-    if before:
+    if before is not None:
         query = query.where(model.id < before)
     return session.scalars(query.limit(limit)).all()
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from ..auth.access import Principal
 from ..auth.models import Role
 from ..errors import NotFound
+from ..listing import keyset_page
 from ..rows import get_row
 from .models import Redemption
 from .scope import require_reader, scope_to_supermarkets
@@ -33,7 +34,7 @@ def list_redemptions(
     before: int | None = None,
 ) -> list[Redemption]:
     """Newest first, keyset-paginated by id; residents see only their own baskets."""
-    query = select(Redemption).order_by(Redemption.id.desc()).limit(limit)
+    query = select(Redemption)
     if principal.role == Role.RESIDENT:
         if member_id is not None and member_id != principal.member_id:
             raise NotFound("member not found")
@@ -44,6 +45,4 @@ def list_redemptions(
         query = scope_to_supermarkets(query, Redemption, principal, supermarket_id, session)
         if member_id is not None:
             query = query.where(Redemption.member_id == member_id)
-    if before is not None:
-        query = query.where(Redemption.id < before)
-    return list(session.scalars(query))
+    return keyset_page(session, query, Redemption, limit=limit, before=before)

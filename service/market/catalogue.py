@@ -13,6 +13,7 @@ from ..auth.access import Principal
 from ..auth.models import Role
 from ..community.models import Supermarket
 from ..errors import Conflict, Invalid
+from ..listing import keyset_page
 from ..rows import get_row
 from . import stock
 from .lines import refuse_duplicates, resolve_products
@@ -184,8 +185,5 @@ def get_stock_receipt(session: Session, principal: Principal, receipt_id: int) -
 def list_stock_receipts(
     session: Session, principal: Principal, *, supermarket_id: int | None = None, limit: int = 50, before: int | None = None
 ) -> list[StockReceipt]:
-    query = select(StockReceipt).order_by(StockReceipt.id.desc()).limit(limit)
-    query = scope_to_supermarkets(query, StockReceipt, principal, supermarket_id, session)
-    if before is not None:
-        query = query.where(StockReceipt.id < before)
-    return list(session.scalars(query))
+    query = scope_to_supermarkets(select(StockReceipt), StockReceipt, principal, supermarket_id, session)
+    return keyset_page(session, query, StockReceipt, limit=limit, before=before)

@@ -19,6 +19,7 @@ from ledger.models import utcnow
 from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..errors import Invalid
+from ..listing import keyset_page
 from ..localtime import local
 from ..rows import get_row
 from . import stock
@@ -99,11 +100,8 @@ def get_stock_take(session: Session, principal: Principal, stock_take_id: int) -
 
 def list_stock_takes(session: Session, principal: Principal, *, supermarket_id: int | None = None,
                      limit: int = 50, before: int | None = None) -> list[StockTake]:
-    query = select(StockTake).order_by(StockTake.id.desc()).limit(limit)
-    query = scope_to_supermarkets(query, StockTake, principal, supermarket_id, session)
-    if before is not None:
-        query = query.where(StockTake.id < before)
-    return list(session.scalars(query))
+    query = scope_to_supermarkets(select(StockTake), StockTake, principal, supermarket_id, session)
+    return keyset_page(session, query, StockTake, limit=limit, before=before)
 
 
 # --- price changes ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..auth.models import Role, Staff
 from ..errors import Conflict, Forbidden, NotFound
+from ..listing import keyset_page
 from ..rows import get_row
 from .models import Shift
 from .reports import sheet
@@ -79,9 +80,7 @@ def list_shifts(
         cashier_id = principal.staff_id
     if cashier_id is not None:
         query = query.where(Shift.staff_id == cashier_id)
-    if before is not None:
-        query = query.where(Shift.id < before)
-    return list(session.scalars(query.order_by(Shift.id.desc()).limit(limit)))
+    return keyset_page(session, query, Shift, limit=limit, before=before)
 
 
 def close_shift(
