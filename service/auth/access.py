@@ -191,8 +191,8 @@ def token_digest(token: str) -> str:
 @functools.cache
 def _principal_statement():
     """The token look-up, built once (Core, bound parameters): a request only binds and sends it."""
-    staff, token = Staff.__table__.c, ApiToken.__table__.c
-    member = resident_accounts().__table__.c  # the members domain's table, registered with auth
+    members = resident_accounts().__table__  # the members domain's table, registered with auth
+    staff, token, member = Staff.__table__.c, ApiToken.__table__.c, members.c
     return (
         select(
             staff.id, staff.role, staff.community_id, staff.station_id, staff.supermarket_id, staff.name,
@@ -200,7 +200,7 @@ def _principal_statement():
         )
         .select_from(ApiToken.__table__)
         .outerjoin(Staff.__table__, and_(staff.id == token.staff_id, staff.active.is_(True)))
-        .outerjoin(resident_accounts().__table__, and_(member.id == token.member_id, member.active.is_(True)))
+        .outerjoin(members, and_(member.id == token.member_id, member.active.is_(True)))
         .where(
             token.token_hash == bindparam("digest"),
             token.kind == bindparam("kind"),

@@ -300,7 +300,7 @@ def _write_redemption(session, principal, basket: Basket, sold, posted, note, at
     if basket.new_ids is not None:  # PostgreSQL: one statement, built once, ids drawn ahead
         redemption.id, line_ids = basket.new_ids[0], basket.new_ids[1]
         _as_written(redemption, basket, lines, line_ids)
-        answer = answer_params(*respond(redemption)) if respond is not None else None
+        answer = _answer(redemption, respond)
         params = {
             **{f"r_{name}": value for name, value in row.items()},
             "r_id": redemption.id,
@@ -326,7 +326,7 @@ def _write_redemption(session, principal, basket: Basket, sold, posted, note, at
         redemption_id=redemption.id,
     )
     _as_written(redemption, basket, lines, line_ids)
-    answer = answer_params(*respond(redemption)) if respond is not None else None
+    answer = _answer(redemption, respond)
     if answer is not None:
         session.execute(ANSWER, answer)
     return redemption
@@ -337,6 +337,11 @@ def _as_written(redemption: Redemption, basket: Basket, lines: list[dict], line_
                                               for i, ln in zip(line_ids, lines, strict=True)])
     set_committed_value(redemption, "refunds", [])
     set_committed_value(redemption, "member", Member(id=basket.member_id, name=basket.member_name))
+
+
+def _answer(redemption: Redemption, respond) -> dict | None:
+    """The stored response's parameters (``idempotency.ANSWER``), None when there is none to store."""
+    return answer_params(*respond(redemption)) if respond is not None else None
 
 
 LINE_COLUMNS = ("id", "redemption_id", "product_id", "sku", "name", "unit", "quantity", "unit_price", "amount",
