@@ -11,9 +11,8 @@ Concurrency design (PostgreSQL, READ COMMITTED; SQLite serialises writers with B
    never relied on.
 3. Untracked system accounts get entries only, no row lock: awards from one issuance account and
    baskets into one supermarket till run in parallel.
-4. On PostgreSQL a posting with at most one tracked account (an award, a basket, a refund) is one
-   statement (data-modifying CTEs, same order: key, balance, entries); more tracked accounts take
-   one statement each in id order.
+4. On PostgreSQL every posting is one statement (data-modifying CTEs, same order: key, tracked
+   accounts locked in ascending id, balances, entries); SQLite takes one statement per step.
 
 A refused posting raises before commit; the caller's unit of work rolls back, so it leaves no trace.
 """
@@ -136,23 +135,32 @@ _pg_one_statement: dict[int, object] = {}
 
 
 def _pg_posting_statement(lines: int):
-    """PostgreSQL: the whole posting of at most one tracked account as ONE statement (data-modifying
-    CTEs): the transaction row (claiming the key, ``ON CONFLICT DO NOTHING``), the conditional
-    balance update (only if the row was inserted) and every entry. A refused balance update leaves
-    that entry's ``balance_after`` NULL; the caller raises and its unit of work rolls back."""
+    """PostgreSQL: the whole posting as ONE statement (data-modifying CTEs), built once per number of
+    lines: the transaction row (claiming the key, ``ON CONFLICT DO NOTHING``); only if it was inserted,
+    the tracked accounts locked in ascending id (``locked``: the lock order of rule 2, so opposing
+    transfers never deadlock) and their conditional balance updates; and every entry. A refused
+    balance update leaves that entry's ``balance_after`` NULL; the caller raises and its unit of work
+    rolls back. ``:t{i}`` says whether line i's account keeps a stored balance."""
     statement = _pg_one_statement.get(lines)
     if statement is None:
-        rows = ", ".join(f"(CAST(:a{i} AS BIGINT), CAST(:u{i} AS VARCHAR), CAST(:m{i} AS BIGINT))" for i in range(lines))
+        rows = ", ".join(
+            f"(CAST(:a{i} AS BIGINT), CAST(:u{i} AS VARCHAR), CAST(:m{i} AS BIGINT), CAST(:t{i} AS BOOLEAN))"
+            for i in range(lines)
+        )
         params = ", ".join(":" + c.strip() for c in _TRANSACTION_COLUMNS.split(","))
         statement = text(
             f"WITH tx AS (INSERT INTO ledger_transactions ({_TRANSACTION_COLUMNS}) VALUES ({params}) "
             "ON CONFLICT DO NOTHING RETURNING id), "
-            "bal AS (UPDATE ledger_accounts SET balance = balance + :delta, version = version + 1 "
-            "WHERE id = :tracked AND EXISTS (SELECT 1 FROM tx) AND (allow_negative OR balance + :delta >= 0) "
-            "RETURNING id, balance, version) "
+            f"v(account_id, unit, amount, tracked) AS (VALUES {rows}), "
+            "locked AS (SELECT a.id FROM ledger_accounts a JOIN v ON v.account_id = a.id "
+            "WHERE v.tracked AND EXISTS (SELECT 1 FROM tx) ORDER BY a.id FOR UPDATE OF a), "
+            "bal AS (UPDATE ledger_accounts a SET balance = a.balance + v.amount, version = a.version + 1 FROM v "
+            "WHERE a.id = v.account_id AND a.id IN (SELECT id FROM locked) "
+            "AND (a.allow_negative OR a.balance + v.amount >= 0) "
+            "RETURNING a.id, a.balance, a.version) "
             "INSERT INTO ledger_entries (transaction_id, account_id, unit, amount, balance_after, account_version) "
             "SELECT tx.id, v.account_id, v.unit, v.amount, bal.balance, bal.version "
-            f"FROM tx CROSS JOIN (VALUES {rows}) AS v(account_id, unit, amount) LEFT JOIN bal ON bal.id = v.account_id "
+            "FROM tx CROSS JOIN v LEFT JOIN bal ON bal.id = v.account_id "
             "RETURNING transaction_id, account_id, balance_after, account_version"
         ).bindparams(bindparam("details", type_=JSON()), bindparam("created_at", type_=UTCDateTime()))
         _pg_one_statement[lines] = statement
@@ -293,8 +301,8 @@ def post(
         "content_hash": chash,
     }
     tracked = [ln for ln in lines if shapes[ln.account_id].track_balance]
-    if connection.dialect.name == "postgresql" and len(tracked) <= 1:
-        return _post_in_one_statement(session, connection, row, lines, tracked, shapes, digest, reverses_id)
+    if connection.dialect.name == "postgresql":
+        return _post_in_one_statement(session, connection, row, lines, shapes, digest, reverses_id)
     tx_id = connection.execute(_INSERT_TRANSACTION[connection.dialect.name], row).scalar()
     if tx_id is None:
         return _replay(session, idempotency_key, digest, reverses_id)
@@ -325,17 +333,22 @@ def post(
     return Posted(tx_id, False, balances)
 
 
-def _post_in_one_statement(session, connection, row, lines, tracked, shapes, digest, reverses_id) -> Posted:
-    params = dict(row, tracked=tracked[0].account_id if tracked else None, delta=tracked[0].amount if tracked else 0)
+def _post_in_one_statement(session, connection, row, lines, shapes, digest, reverses_id) -> Posted:
+    params = dict(row)
     for i, ln in enumerate(lines):
-        params[f"a{i}"], params[f"u{i}"], params[f"m{i}"] = ln.account_id, shapes[ln.account_id].unit, ln.amount
+        shape = shapes[ln.account_id]
+        params[f"a{i}"], params[f"u{i}"], params[f"m{i}"], params[f"t{i}"] = (
+            ln.account_id, shape.unit, ln.amount, shape.track_balance
+        )
     written = connection.execute(_pg_posting_statement(len(lines)), params).all()
     if not written:
         return _replay(session, row["idempotency_key"], digest, reverses_id)
+    by_account = {account: (balance, version) for _tx, account, balance, version in written}
     balances = {}
-    if tracked:
-        line = tracked[0]
-        _tx_id, _account, balance, version = next(w for w in written if w[1] == line.account_id)
+    for line in sorted(lines, key=lambda ln: ln.account_id):
+        if not shapes[line.account_id].track_balance:
+            continue
+        balance, version = by_account[line.account_id]
         if balance is None:
             _refuse_overdraft(session, line, shapes[line.account_id])
         balances[line.account_id] = balance

@@ -1,0 +1,94 @@
+"""On PostgreSQL a posting is one statement whatever it touches, and its row locks keep one order.
+
+A transfer between two wallets moves two stored balances; it used to take four statements (the
+transaction row, one conditional UPDATE per wallet, the entries). Now it is one statement that locks
+the tracked accounts in ascending id before moving them, so opposing transfers still never deadlock:
+here they run with no retry at all, and a deadlock would reach the caller.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import event
+
+import ledger
+
+from .conftest import award, balance, key, open_book, unsound
+from .test_concurrency_pg import THREADS, outcome_kinds, run_threads
+
+
+@pytest.fixture
+def factory(pg_url):
+    engine = ledger.make_engine(pg_url, pool_size=THREADS + 8, max_overflow=8)
+    yield ledger.make_session_factory(engine)
+    engine.dispose()
+
+
+def once(factory, book, source, target, amount):
+    """A transfer with no retry: any deadlock or serialization failure reaches the caller."""
+    return ledger.run_in_transaction(
+        factory,
+        lambda s: ledger.post(
+            s, lines=[ledger.Line(source, -amount), ledger.Line(target, amount)], idempotency_key=key(),
+            kind="transfer", community_id=book.community_id,
+        ),
+        attempts=1,
+    )
+
+
+def test_a_transfer_between_two_tracked_wallets_is_one_statement(factory):
+    book = open_book(factory, wallets=2)
+    a, b = book.wallets
+    award(factory, book, a, 100)
+    once(factory, book, a, b, 1)  # account shapes are cached from here on
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = factory.kw["bind"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        posted = once(factory, book, a, b, 30)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert posted.balances == {a: 69, b: 31}
+    assert balance(factory, a) == 69 and balance(factory, b) == 31
+
+
+def test_a_refused_transfer_moves_nothing_and_names_the_short_wallet(factory):
+    book = open_book(factory, wallets=2)
+    a, b = book.wallets
+    award(factory, book, a, 10)
+    with pytest.raises(ledger.InsufficientBalance) as refused:
+        once(factory, book, a, b, 11)
+    assert refused.value.details["account_id"] == a
+    assert refused.value.details["balance"] == 10
+    assert (balance(factory, a), balance(factory, b)) == (10, 0)
+    assert unsound(factory) == {}
+
+
+def test_opposing_transfers_with_no_retry_never_deadlock(factory):
+    book = open_book(factory, wallets=3)
+    wallets = book.wallets
+    for wallet in wallets:
+        award(factory, book, wallet, 500)
+
+    def work(index):
+        rng = random.Random(index)
+        refused = 0
+        for _ in range(15):
+            source, target = rng.sample(wallets, 2)
+            try:
+                once(factory, book, source, target, rng.randint(1, 60))
+            except ledger.InsufficientBalance:
+                refused += 1
+        return refused
+
+    results = run_threads(THREADS, work)
+    assert all(isinstance(r, int) for r in results), outcome_kinds(results)
+    assert sum(balance(factory, w) for w in wallets) == 1500
+    assert unsound(factory) == {}
