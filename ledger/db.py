@@ -21,16 +21,28 @@ T = TypeVar("T")
 # PostgreSQL SQLSTATEs worth retrying with the same idempotency key.
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 UNIQUE_VIOLATION = "23505"
+# What sits between the app and PostgreSQL: nothing, a pooler that lends a server connection for a
+# whole client session (nothing changes), or one that lends it for one transaction only.
+POOLERS = ("none", "session", "transaction")
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, pooler: str | None = None, **kwargs) -> Engine:
     """Create an engine; on SQLite: WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE.
+
+    ``pooler="transaction"`` (PgBouncer's transaction mode): psycopg never prepares a statement on
+    the server. It prepares a query on its 5th run on a connection and names it ``_pg3_<n>``; behind
+    the pooler the next transaction runs on another server connection, which lacks that statement
+    (or holds another client's statement of that name). Everything else the ledger keeps on a
+    connection lasts one transaction only (``SET LOCAL``, ``pg_advisory_xact_lock``, temporary tables
+    ``ON COMMIT DROP``, a snapshot exported and imported while its transaction is open).
 
     pysqlite's legacy transaction handling issues no BEGIN before a SELECT and defers the write
     lock, so two writers can read the same balance; SQLAlchemy also silently drops FOR UPDATE on
     SQLite. Every unit of work therefore starts with BEGIN IMMEDIATE: writers are serialised by
     the database lock, readers (WAL) are not blocked by them.
     """
+    if (pooler or "none") not in POOLERS:
+        raise ValueError(f"pooler must be one of {', '.join(POOLERS)}, not {pooler!r}")
     # JSON columns hold their canonical text, so PostgreSQL can hash a transaction's details as stored.
     kwargs.setdefault("json_serializer", canonical_json)
     if url.startswith("sqlite"):
@@ -57,6 +69,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+    if pooler == "transaction":
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
     return create_engine(url, **kwargs)
 
 

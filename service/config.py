@@ -3,6 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | ``DATABASE_URL`` | ``sqlite:///<instance>/greencoin.db`` | SQLAlchemy URL; ``postgresql+psycopg://…`` in production |
+| ``GREENCOIN_DATABASE_POOLER`` | ``none`` | ``transaction``: ``DATABASE_URL`` points at PgBouncer in transaction mode (no server-side prepared statements); ``none`` or ``session``: nothing to change |
 | ``REDIS_URL`` | unset | Redis for RQ jobs and rate limits; unset = jobs run in-process |
 | ``SECRET_KEY`` | a development key | signs sessions; set it in production |
 | ``GREENCOIN_ENV`` | inferred | ``production``, ``development`` or ``test``; unset = ``production`` with a non-SQLite ``DATABASE_URL`` |
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from ledger.db import POOLERS
 
 SWAGGER_UI_URL = "/static/apidocs/swagger-ui-dist-5.35.0/"  # see service/static/apidocs/README.md
 REDOC_URL = "/static/apidocs/redoc-2.5.4/redoc.standalone.js"
@@ -47,11 +50,19 @@ def _secure_cookies(raw: str) -> str:
     return value
 
 
+def _pooler(raw: str) -> str:
+    value = raw.strip().lower() or "none"
+    if value not in POOLERS:
+        raise ValueError(f"GREENCOIN_DATABASE_POOLER must be one of {', '.join(POOLERS)}")
+    return value
+
+
 def settings_from_env(instance_path: str, env: dict | None = None) -> dict:
     env = os.environ if env is None else env
     default_db = f"sqlite:///{Path(instance_path) / 'greencoin.db'}"
     return {
         "DATABASE_URL": env.get("DATABASE_URL", default_db),
+        "DATABASE_POOLER": _pooler(env.get("GREENCOIN_DATABASE_POOLER", "")),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SECRET_KEY": env.get("SECRET_KEY", DEV_SECRET_KEY),
         "GREENCOIN_ENV": env.get("GREENCOIN_ENV") or None,

@@ -25,7 +25,7 @@ class Database:
     """
 
     def init_app(self, app: Flask) -> None:
-        engine = ledger.make_engine(app.config["DATABASE_URL"])
+        engine = ledger.make_engine(app.config["DATABASE_URL"], pooler=app.config.get("DATABASE_POOLER"))
         app.extensions["greencoin_db"] = (engine, ledger.make_session_factory(engine))
         # PostgreSQL: GET and HEAD requests read in autocommit, so a read costs no BEGIN and no
         # ROLLBACK round trip (READ COMMITTED gave every statement its own snapshot anyway).
