@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, String, func, select
@@ -94,6 +94,32 @@ def root_from_path(content_hash: str, path: Sequence[Sequence[str]]) -> str:
     return digest.hex()
 
 
+class StreamedRoot:
+    """``merkle_root`` of leaves given one at a time, in memory that grows with the tree's height only.
+
+    The stack holds the roots of the complete subtrees so far, one per level, highest first; the end
+    folds them from the right, which is where ``merkle_root`` carries an odd node up unchanged."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []
+        self.count = 0
+
+    def add(self, content_hash: str) -> None:
+        level, digest = 0, leaf_digest(content_hash)
+        while self._stack and self._stack[-1][0] == level:
+            digest, level = node_digest(self._stack.pop()[1], digest), level + 1
+        self._stack.append((level, digest))
+        self.count += 1
+
+    def root(self) -> str:
+        if not self._stack:
+            raise ValueError("a block has at least one transaction")
+        digest = self._stack[-1][1]
+        for _level, left in reversed(self._stack[:-1]):
+            digest = node_digest(left, digest)
+        return digest.hex()
+
+
 # --- blocks in the database ---------------------------------------------------------------------
 
 
@@ -122,8 +148,9 @@ def build_block(session: Session, *, max_links: int = 200_000) -> MerkleBlock | 
     if last_seq < first_seq:
         return None
     last_seq = min(last_seq, first_seq + max_links - 1)
-    hashes = [h for _tx, h in _block_leaves(session, first_seq, last_seq)]
-    root = merkle_root(hashes)
+    root, count = recomputed_root(session, first_seq, last_seq)
+    if root is None or count != last_seq - first_seq + 1:
+        raise RuntimeError(f"links {first_seq}..{last_seq} are not each a sealed transaction: no block built")
     prev = last.block_hash if last else GENESIS
     block = MerkleBlock(
         number=(last.number if last else 0) + 1, first_seq=first_seq, last_seq=last_seq,
@@ -142,17 +169,75 @@ def build_blocks(session: Session) -> int:
     return built
 
 
+# Links read at a time when a block's root is recomputed, and block headers read at a time.
+LEAF_CHUNK = 10_000
+HEADER_CHUNK = 1_000
+
+
+def _leaf_chunk(session: Session, after_seq: int, upto_seq: int, limit: int) -> list:
+    """(seq, content hash) of the links ``after_seq < seq <= upto_seq``, the first ``limit`` in chain
+    order; the content hash is None for a link whose transaction is gone."""
+    return session.execute(
+        select(ChainLink.seq, Transaction.content_hash)
+        .outerjoin(Transaction, Transaction.id == ChainLink.transaction_id)
+        .where(ChainLink.seq > after_seq, ChainLink.seq <= upto_seq)
+        .order_by(ChainLink.seq)
+        .limit(limit)
+    ).all()
+
+
+def recomputed_root(session: Session, first_seq: int, last_seq: int) -> tuple[str | None, int]:
+    """The Merkle root over the stored content hashes of links ``first_seq..last_seq`` and how many
+    links there are, read ``LEAF_CHUNK`` at a time (memory stays flat however big the block); the
+    root is None if a link has no transaction or its content hash is not a SHA-256 in hex."""
+    streamed, after, intact, count = StreamedRoot(), first_seq - 1, True, 0
+    while rows := _leaf_chunk(session, after, last_seq, LEAF_CHUNK):
+        for _seq, content_hash in rows:
+            count += 1
+            try:
+                streamed.add(content_hash)
+            except (TypeError, ValueError):
+                intact = False
+        after = rows[-1].seq
+    return (streamed.root() if intact and streamed.count else None), count
+
+
+def block_problems(session: Session, *, after_seq: int = 0) -> Iterator[tuple[str, int, object, object]]:
+    """What reconciliation finds wrong with the blocks, as (check, block number, expected, actual).
+
+    Every block follows the one before it (numbers and link ranges without gap or overlap from link 1,
+    ``prev_hash`` the stored hash of the block before, ``block_hash`` its own prev hash and root); the
+    root of every block with a link after ``after_seq`` is recomputed from the stored content hashes
+    (an incremental run leaves the older roots to the run that checked them). The content hashes
+    themselves are checked against the transactions by the chain check. Streams: headers and
+    links are read in keyset chunks."""
+    number, last_seq, prev_hash = 0, 0, GENESIS
+    while headers := session.execute(
+        select(MerkleBlock.number, MerkleBlock.first_seq, MerkleBlock.last_seq, MerkleBlock.root,
+               MerkleBlock.prev_hash, MerkleBlock.block_hash)
+        .where(MerkleBlock.number > number).order_by(MerkleBlock.number).limit(HEADER_CHUNK)
+    ).all():
+        for b in headers:
+            if (b.number, b.first_seq) != (number + 1, last_seq + 1) or b.last_seq < b.first_seq:
+                yield ("merkle_block_range", b.number, f"block {number + 1} from link {last_seq + 1}",
+                       f"block {b.number}: links {b.first_seq}..{b.last_seq}")
+            if b.prev_hash != prev_hash:
+                yield "merkle_block_prev", b.number, prev_hash, b.prev_hash
+            if b.block_hash != block_hash(b.prev_hash, b.root):
+                yield "merkle_block_hash", b.number, block_hash(b.prev_hash, b.root), b.block_hash
+            if b.last_seq > after_seq:
+                root, count = recomputed_root(session, b.first_seq, b.last_seq)
+                links = max(b.last_seq - b.first_seq + 1, 0)
+                if count != links:
+                    yield "merkle_block_links", b.number, links, count
+                elif root != b.root:
+                    yield "merkle_root", b.number, root, b.root
+            number, last_seq, prev_hash = b.number, b.last_seq, b.block_hash
+
+
 def verify_blocks(session: Session) -> list[dict]:
-    """Reconciliation: every block's root and link recomputed from the stored content hashes."""
-    problems, prev = [], GENESIS
-    for block in session.scalars(select(MerkleBlock).order_by(MerkleBlock.number)):
-        hashes = [h for _tx, h in _block_leaves(session, block.first_seq, block.last_seq)]
-        if len(hashes) != block.last_seq - block.first_seq + 1 or merkle_root(hashes) != block.root:
-            problems.append({"block": block.number, "problem": "root does not match its links"})
-        if block.prev_hash != prev or block.block_hash != block_hash(block.prev_hash, block.root):
-            problems.append({"block": block.number, "problem": "block chain broken"})
-        prev = block.block_hash
-    return problems
+    """Every block's root and link recomputed from the stored content hashes (``block_problems``)."""
+    return [{"block": n, "problem": check} for check, n, _expected, _actual in block_problems(session)]
 
 
 @dataclass(frozen=True)

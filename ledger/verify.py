@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from . import chain, chain_sql
+from . import chain, chain_sql, merkle
 from .models import Account, ChainLink, Entry, Transaction, utcnow
 
 BATCH = 5000
@@ -273,10 +273,11 @@ def chain_valid(
     after_seq: int = 0,
     prev_hash: str = chain.GENESIS_HASH,
 ) -> list[Discrepancy]:
-    """Recompute every content hash and every link; every transaction older than
-    ``sealed_within`` at ``as_of`` (the time of the caller's snapshot; default now) must be sealed,
-    exactly once (``None``: the caller judges lateness itself). ``after_seq`` with the
-    ``prev_hash`` stored at that link verifies only the links after it (incremental reconciliation).
+    """Recompute every content hash and every link, and the Merkle blocks over them
+    (``merkle_blocks_valid``); every transaction older than ``sealed_within`` at ``as_of`` (the time
+    of the caller's snapshot; default now) must be sealed, exactly once (``None``: the caller judges
+    lateness itself). ``after_seq`` with the ``prev_hash`` stored at that link verifies only the
+    links after it (incremental reconciliation).
 
     On PostgreSQL the database recomputes the hashes (``ledger.chain_sql``); elsewhere Python does,
     in keyset chunks. Either way memory stays flat however long the chain."""
@@ -285,11 +286,21 @@ def chain_valid(
         _chain_in_database(session, found, after_seq=after_seq, prev_hash=prev_hash)
     else:
         _chain_in_python(session, found, after_seq=after_seq, prev_hash=prev_hash, upto_seq=None)
+    found += merkle_blocks_valid(session, after_seq=after_seq)
     if sealed_within is not None:
         late = chain.unsealed_count(session, older_than=(as_of or utcnow()) - sealed_within)
         if late:
             found.append(Discrepancy("unsealed_transactions", "chain", 0, late))
     return found
+
+
+def merkle_blocks_valid(session: Session, *, after_seq: int = 0) -> list[Discrepancy]:
+    """The Merkle blocks over the sealed chain (``ledger.merkle``) recomputed: each block's root from
+    its links' content hashes, its hash, and its place after the block before. A transaction
+    rewritten and the chain re-linked over it passes the chain check but changes its block's root;
+    blocks with no link after ``after_seq`` (incremental runs) have only their hashes checked."""
+    return [Discrepancy(check, f"merkle_block:{number}", expected, actual)
+            for check, number, expected, actual in merkle.block_problems(session, after_seq=after_seq)]
 
 
 def verify_all(session: Session) -> dict[str, list[Discrepancy]]:

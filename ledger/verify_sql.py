@@ -11,6 +11,8 @@ passes, each a single streaming scan that returns only what it finds suspect:
 - the *account pass* groups the entries by account and unit once: stored balances and versions,
   negative accounts, each unit's sum, entries in a unit not their account's.
 - the *link pass* reads the chain in order: each sequence number and stored previous hash.
+- the *Merkle pass* recomputes the blocks over the chain (``verify.merkle_blocks_valid``), in Python,
+  streaming the links' content hashes in keyset chunks; what it finds is reported under the chain.
 
 The passes run in worker connections that import the caller's snapshot (``pg_export_snapshot``),
 so they see exactly what the caller sees, ``WORKERS`` at a time; the ranges of the transaction pass
@@ -34,7 +36,13 @@ from sqlalchemy.orm import Session
 
 from . import chain, chain_sql
 from .models import Unit
-from .verify import Discrepancy, checkpoints_valid, recheck_links, transactions_balanced_among
+from .verify import (
+    Discrepancy,
+    checkpoints_valid,
+    merkle_blocks_valid,
+    recheck_links,
+    transactions_balanced_among,
+)
 
 # Worker connections at a time; the floor the run is compared with runs in parallel as well.
 WORKERS = min(max(os.cpu_count() or 2, 2), 4)
@@ -179,6 +187,11 @@ def _checkpoints(connection: Connection) -> list[Discrepancy]:
         return checkpoints_valid(session)
 
 
+def _merkle_blocks(connection: Connection) -> list[Discrepancy]:
+    with Session(bind=connection) as session:
+        return merkle_blocks_valid(session)
+
+
 def _ranges(session: Session, parts: int) -> list[tuple[int, int]]:
     newest = session.scalar(text("SELECT max(id) FROM ledger_transactions")) or 0
     step = max(newest // parts + 1, 1)
@@ -210,24 +223,25 @@ def full_check(session: Session, *, late_before, workers: int = WORKERS) -> Iter
             pool.submit(on_snapshot, _transaction_pass, lo, hi, late_before) for lo, hi in ranges
         ]
         accounts = pool.submit(on_snapshot, _account_pass)
+        blocks = pool.submit(on_snapshot, _merkle_blocks)
         links = pool.submit(on_snapshot, _link_pass)
         checkpoints = pool.submit(on_snapshot, _checkpoints)
 
         def result() -> FullCheck:
             return _gather(
                 session, [p.result() for p in transaction_passes], accounts.result(), links.result(),
-                checkpoints.result(),
+                checkpoints.result(), blocks.result(),
             )
 
         try:
             yield result
         finally:
-            for future in (*transaction_passes, accounts, links, checkpoints):
+            for future in (*transaction_passes, accounts, blocks, links, checkpoints):
                 future.cancel()
 
 
 def _gather(session: Session, transaction_passes: list[dict], accounts: list, links: dict,
-            checkpoints: list[Discrepancy]) -> FullCheck:
+            checkpoints: list[Discrepancy], blocks: list[Discrepancy]) -> FullCheck:
     """The discrepancies of every check, rechecking in ``session`` what the passes found suspect."""
     stored, negative_stored, negative_derived, unit_sums, other_unit_accounts = [], [], [], [], []
     counts = {}
@@ -267,7 +281,7 @@ def _gather(session: Session, transaction_passes: list[dict], accounts: list, li
         "units_balanced": units,
         "no_negative_wallets": negative_stored + negative_derived,
         "checkpoints": checkpoints,
-        "chain_valid": recheck_links(session, sorted(suspects)) if suspects else [],
+        "chain_valid": (recheck_links(session, sorted(suspects)) if suspects else []) + blocks,
     }
     return FullCheck(checks, counts, sum(p["late"] for p in transaction_passes))
 
