@@ -1,0 +1,329 @@
+"""Loading a generated book (a city's year of history) at COPY speed, hashed as ``post`` hashes.
+
+A generator that already knows every balance (it applies the rules itself, in time order) hands
+over transactions without hashes and their entries, chunk by chunk. On PostgreSQL the entries are
+COPYed into their table and the transactions into a temporary one, from which ``INSERT … SELECT``
+writes them with the request hash (``REQUEST_HASH``) and the content hash (``chain_sql.CONTENT_HASH``,
+the reconciliation's own canonical text) made by the database: Python builds no canonical text and
+hashes nothing but the chain links (one sha256 of two hashes per link, sealed at each transaction's
+own time). A thread prepares the next chunk's COPY text while the database writes this one. On
+SQLite the same rows are hashed in Python and written by executemany.
+
+The loader owns the book while it runs: it takes the sealers' lock and sets the loaded tables'
+foreign keys aside for each chunk (they are back before it commits, and validated by ``finish``);
+the caller lets no one else write meanwhile (a demo or a bench loads into a fresh database).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from . import chain, chain_sql
+from .posting import request_hash
+
+# A transaction as the generator makes it: the columns of ``ledger_transactions`` but the hashes.
+TX_COLUMNS = ("id", "idempotency_key", "kind", "community_id", "memo", "actor_id", "location", "details",
+              "reverses_id", "related_id", "created_at")
+ENTRY_COLUMNS = ("transaction_id", "account_id", "unit", "amount", "balance_after", "account_version")
+LINK_COLUMNS = ("seq", "transaction_id", "prev_hash", "chain_hash", "sealed_at")
+
+# ``posting.request_hash`` over ``t`` (a staged transaction, details as their canonical text) and
+# ``x.request_lines``: its entries as [account, amount], sorted, joined by commas. Keys in sorted order.
+REQUEST_HASH = """encode(sha256(convert_to(
+'{"actor_id":' || coalesce(t.actor_id::text, 'null')
+|| ',"community_id":' || t.community_id::text
+|| ',"details":' || coalesce(t.details, '{}')
+|| ',"kind":' || to_json(t.kind)::text
+|| ',"lines":[' || coalesce(x.request_lines, '') || ']'
+|| ',"location":' || coalesce(to_json(t.location)::text, 'null')
+|| ',"memo":' || to_json(t.memo)::text
+|| ',"related_id":' || coalesce(t.related_id::text, 'null')
+|| ',"reverses_id":' || coalesce(t.reverses_id::text, 'null') || '}', 'UTF8')), 'hex')"""
+
+# Only the transactions are staged (a temporary table, no WAL); entries go straight to their table.
+_STAGE_PG = """
+CREATE TEMP TABLE IF NOT EXISTS ledger_load_transactions (id bigint, idempotency_key text, kind text,
+  community_id bigint, memo text, actor_id bigint, location text, details text, reverses_id bigint,
+  related_id bigint, created_at timestamptz, lines text, request_lines text);
+TRUNCATE ledger_load_transactions
+"""
+# ``lines`` and ``request_lines``: the entries' parts of the two canonical texts, as the generator
+# wrote the entries (``_lines``); aggregating them back from the stored entries cost the database
+# more than the hashes themselves. Reconciliation recomputes both from the stored entries.
+_INSERT_TRANSACTIONS_PG = f"""
+INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, community_id, memo, actor_id,
+  location, details, reverses_id, related_id, created_at, content_hash)
+SELECT t.id, t.idempotency_key, {REQUEST_HASH}, t.kind, t.community_id, t.memo, t.actor_id, t.location,
+       CAST(t.details AS json), t.reverses_id, t.related_id, t.created_at, {chain_sql.CONTENT_HASH}
+FROM ledger_load_transactions t CROSS JOIN LATERAL (SELECT t.lines, t.request_lines) AS x
+ORDER BY t.id
+RETURNING id, content_hash, created_at
+"""
+# The foreign keys of the tables a load writes. Checked row by row they cost more than the COPY
+# itself (each locks the row it points at); so, as PostgreSQL's "Populating a Database" advises, a
+# chunk is written without them and they come back before it commits, NOT VALID (enforced for
+# every later row, never unenforced in a committed state); ``finish`` validates them in one scan.
+_FOREIGN_KEYS_PG = """
+SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c
+WHERE c.contype = 'f' AND c.conrelid IN ('ledger_transactions'::regclass, 'ledger_entries'::regclass,
+                                         'ledger_chain_links'::regclass)
+ORDER BY c.conname
+"""
+
+
+def copy_rows(connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Write rows into ``table``: COPY on PostgreSQL, executemany on SQLite (for the loader and the
+    generators' own tables: residents, wallets)."""
+    if connection.dialect.name == "postgresql":
+        with (connection.connection.driver_connection.cursor() as cursor,
+              cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy):
+            for row in rows:
+                copy.write_row(row)
+        return
+    connection.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [tuple(_sqlite_value(v) for v in row) for row in rows],
+    )
+
+
+def _sqlite_value(value):
+    if isinstance(value, dt.datetime):  # stored as naive UTC text, as UTCDateTime writes it
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A chunk as COPY text (PostgreSQL), ready to send."""
+
+    count: int
+    entry_count: int
+    transactions: bytes
+    entries: bytes
+
+
+def _escape(value: str) -> str:
+    """COPY's text format: backslash, tab, newline and carriage return escaped."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _text(value: str | None) -> str:
+    return "\\N" if value is None else _escape(value)
+
+
+def _int(value: int | None) -> str:
+    return "\\N" if value is None else str(int(value))
+
+
+def _lines(lines: Iterable[tuple[int, str, int]]) -> tuple[str, str]:
+    """A transaction's entries as its canonical content's lines (``chain.canonical_content``:
+    [account, unit, amount] sorted) and its request hash's ([account, amount] sorted), comma-joined."""
+    content = ",".join(f'[{a},"{u}",{m}]' for a, u, m in sorted(lines))
+    request = ",".join(f"[{a},{m}]" for a, m in sorted((a, m) for a, _u, m in lines))
+    return content, request
+
+
+def next_transaction_id(connection: Connection) -> int:
+    """The first id a load may use: above every transaction in the book."""
+    return int(connection.execute(text("SELECT coalesce(max(id), 0) + 1 FROM ledger_transactions")).scalar())
+
+
+class BookLoader:
+    """Writes chunks of a generated book in the session's unit of work; the caller commits after
+    each chunk (the loader remembers the chain's head between chunks)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.postgresql = session.get_bind().dialect.name == "postgresql"
+        self.rows = 0  # transactions, entries and links written
+        self._head: tuple[int, str] | None = None  # (seq, chain hash) of the last link written
+        self._foreign_keys: list[tuple[str, str, str]] | None = None  # PostgreSQL: (table, name, definition)
+
+    def write(self, transactions: Sequence[tuple], entries: Sequence[tuple]) -> None:
+        """``transactions`` (``TX_COLUMNS``, details as a dict, in id order, above everything in the
+        book) and their ``entries`` (``ENTRY_COLUMNS``, grouped by transaction in the same order)."""
+        if transactions:
+            self._write(self._prepare(transactions, entries))
+
+    def write_all(self, chunks: Iterator[tuple[Sequence[tuple], Sequence[tuple]]],
+                  written: Callable[[int], None] | None = None) -> None:
+        """Every chunk of ``chunks`` (as ``write`` takes them), a commit after each; ``written(n)``
+        after each commit with its transactions. On PostgreSQL a thread draws and prepares the next
+        chunk (the generator's Python work and the COPY text) while this one waits for the database."""
+        prepared: queue.Queue = queue.Queue(maxsize=2)
+        failed: list[BaseException] = []
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for transactions, entries in chunks:
+                    if stop.is_set():
+                        return
+                    if transactions:
+                        prepared.put(self._prepare(transactions, entries))
+            except BaseException as exc:  # handed to the writer, raised there
+                failed.append(exc)
+            finally:
+                prepared.put(None)
+
+        if not self.postgresql:  # SQLite: hashed in Python, one thread would gain nothing
+            for transactions, entries in chunks:
+                self.write(transactions, entries)
+                self.session.commit()
+                if written:
+                    written(len(transactions))
+            return
+        producer = threading.Thread(target=produce, name="bookload-prepare", daemon=True)
+        producer.start()
+        try:
+            while (chunk := prepared.get()) is not None:
+                self._write(chunk)
+                self.session.commit()
+                if written:
+                    written(chunk.count)
+        finally:
+            stop.set()
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    prepared.get_nowait()
+                except queue.Empty:
+                    producer.join(0.1)
+        if failed:
+            raise failed[0]
+
+    def _prepare(self, transactions, entries) -> _Chunk | tuple:
+        if not self.postgresql:
+            return transactions, entries
+        details_text: dict[int, str] = {}  # a generator shares details objects between transactions
+        own: dict[int, list[tuple[int, str, int]]] = {}
+        rows = []
+        for tx_id, account, unit, amount, balance, version in entries:
+            own.setdefault(tx_id, []).append((account, unit, amount))
+            if version is None:
+                rows.append(f"{tx_id}\t{account}\t{unit}\t{amount}\t\\N\t\\N\n")
+            else:
+                rows.append(f"{tx_id}\t{account}\t{unit}\t{amount}\t{balance}\t{version}\n")
+        staged = []
+        for tx_id, key, kind, community, memo, actor, location, details, reverses, related, at in transactions:
+            canonical = details_text.get(id(details))
+            if canonical is None:
+                canonical = details_text[id(details)] = _escape(chain.canonical_json(details or {}))
+            lines, request_lines = _lines(own.get(tx_id, ()))
+            staged.append(f"{tx_id}\t{_escape(key)}\t{_escape(kind)}\t{community}\t{_escape(memo)}\t{_int(actor)}\t"
+                          f"{_text(location)}\t{canonical}\t{_int(reverses)}\t{_int(related)}\t{at.isoformat()}\t"
+                          f"{lines}\t{request_lines}\n")
+        if len(own) != len(transactions):
+            raise ValueError("every transaction of a load needs entries")
+        return _Chunk(len(transactions), len(entries),
+                      "".join(staged).encode(), "".join(rows).encode())
+
+    def _write(self, chunk) -> None:
+        connection = self.session.connection()
+        if not self.postgresql:
+            transactions, entries = chunk
+            self._link(connection, self._write_sqlite(connection, transactions, entries))
+            self.rows += 2 * len(transactions) + len(entries)
+            return
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": chain._SEAL_LOCK_ID})
+        with connection.connection.driver_connection.cursor() as cursor:
+            self._set_foreign_keys_aside(cursor)
+            cursor.execute(_STAGE_PG)
+            with cursor.copy("COPY ledger_load_transactions FROM STDIN") as copy:
+                copy.write(chunk.transactions)
+            with cursor.copy(f"COPY ledger_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(chunk.entries)
+            hashed = cursor.execute(_INSERT_TRANSACTIONS_PG).fetchall()
+            self._link(connection, sorted(hashed))
+            self._restore_foreign_keys(cursor, valid=False)
+        self.rows += 2 * chunk.count + chunk.entry_count
+
+    def _link(self, connection: Connection, hashed: list[tuple[int, str, dt.datetime]]) -> None:
+        """Chain links of the written transactions ((id, content hash, time) in id order), each sealed
+        at its transaction's own time."""
+        seq, prev = self._head or _head(connection)
+        links = []
+        for tx_id, content, created_at in hashed:
+            seq, linked = seq + 1, chain.link_hash(prev, content)
+            links.append((seq, tx_id, prev, linked, created_at))
+            prev = linked
+        copy_rows(connection, "ledger_chain_links", LINK_COLUMNS, links)
+        self._head = (seq, prev)
+
+    def _set_foreign_keys_aside(self, cursor) -> None:
+        if self._foreign_keys is None:
+            self._foreign_keys = [(table, name, definition.removesuffix(" NOT VALID"))
+                                  for table, name, definition in cursor.execute(_FOREIGN_KEYS_PG).fetchall()]
+        for table, name, _definition in self._foreign_keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+
+    def _restore_foreign_keys(self, cursor, *, valid: bool) -> None:
+        for table, name, definition in self._foreign_keys or ():
+            if valid:
+                cursor.execute(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"')
+            else:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition} NOT VALID')
+
+    def _write_sqlite(self, connection: Connection, transactions, entries) -> list[tuple[int, str, dt.datetime]]:
+        lines: dict[int, list[tuple]] = {}
+        for entry in entries:
+            lines.setdefault(entry[0], []).append(entry[1:4])
+        rows, hashed = [], []
+        for tx_id, key, kind, community_id, memo, actor_id, location, details, reverses, related, at in transactions:
+            details = details or {}
+            own = lines[tx_id]
+            content = chain.content_hash(
+                idempotency_key=key, kind=kind, community_id=community_id, created_at=at, memo=memo,
+                actor_id=actor_id, location=location, details=details, reverses_id=reverses, related_id=related,
+                lines=own,
+            )
+            digest = request_hash(
+                kind=kind, community_id=community_id, lines=sorted((a, m) for a, _u, m in own), memo=memo,
+                actor_id=actor_id, location=location, details=details, reverses_id=reverses, related_id=related,
+            )
+            rows.append((tx_id, key, digest, kind, community_id, memo, actor_id, location,
+                         chain.canonical_json(details), reverses, related, at, content))
+            hashed.append((tx_id, content, at))
+        copy_rows(connection, "ledger_transactions", (*TX_COLUMNS[:2], "request_hash", *TX_COLUMNS[2:],
+                                                            "content_hash"), rows)
+        copy_rows(connection, "ledger_entries", ENTRY_COLUMNS, entries)
+        return hashed
+
+    def finish(self, balances: dict[int, tuple[int, int]]) -> None:
+        """The stored balance and version of the tracked accounts the load moved (account ->
+        (balance, version)), the id sequences past the loaded rows, and (PostgreSQL) the foreign
+        keys validated over everything written."""
+        connection = self.session.connection()
+        if not self.postgresql:
+            connection.exec_driver_sql("UPDATE ledger_accounts SET balance = ?, version = ? WHERE id = ?",
+                                       [(b, v, a) for a, (b, v) in balances.items()])
+            return
+        connection.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS ledger_load_balances (id bigint, balance bigint, version bigint);"
+            "TRUNCATE ledger_load_balances")
+        copy_rows(connection, "ledger_load_balances", ("id", "balance", "version"),
+                  ((a, b, v) for a, (b, v) in balances.items()))
+        connection.exec_driver_sql(
+            "UPDATE ledger_accounts a SET balance = b.balance, version = b.version FROM ledger_load_balances b "
+            "WHERE a.id = b.id")
+        for table in ("ledger_transactions", "ledger_entries"):
+            connection.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        with connection.connection.driver_connection.cursor() as cursor:
+            self._restore_foreign_keys(cursor, valid=True)
+
+
+def _head(connection: Connection) -> tuple[int, str]:
+    row = connection.execute(text("SELECT seq, chain_hash FROM ledger_chain_links ORDER BY seq DESC LIMIT 1")).first()
+    return (0, chain.GENESIS_HASH) if row is None else (int(row[0]), row[1])
