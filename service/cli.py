@@ -3,15 +3,17 @@ adds the background work and ``up``, and is the installed ``greencoin`` command.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import click
 from flask import Flask
+from tqdm import tqdm
 
-from . import create_app, domains
+from . import create_app, demo_city, domains
 from .apireference import current_markdown
 from .auth.operations import create_staff
-from .demo import load_demo
+from .demo import has_data, load_demo
 from .errors import DomainError
 from .extensions import db
 from .migrate import upgrade
@@ -57,12 +59,40 @@ def create_admin_command(username: str, password: str, name: str, community_id: 
 
 @main.command("demo")
 @click.option("--seed", default=20261121, show_default=True)
-@click.option("--residents", default=300, show_default=True, help="residents per community")
-def demo_command(seed: int, residents: int) -> None:
+@click.option("--size", type=click.Choice(["small", *demo_city.SIZES]), default="small", show_default=True,
+              help="small: three communities with every domain's records; town (1 M entries) and city "
+                   "(~2.2 M residents, ~20 M entries): a year of ledger history, loaded in bulk")
+@click.option("--residents", type=int, default=None, help="residents per community (small: 300)")
+@click.option("--communities", type=int, default=None, help="town and city: how many communities")
+@click.option("--entries", type=int, default=None, help="town and city: ledger entries in the year")
+def demo_command(seed: int, size: str, residents: int | None, communities: int | None, entries: int | None) -> None:
     """Load deterministic demo data (refuses if the database already has communities)."""
     app = _app()
+    if size == "small":
+        if communities is not None or entries is not None:
+            raise click.UsageError("--communities and --entries set the size of a town or a city (--size town|city)")
+        with app.app_context():
+            logins = load_demo(seed=seed, residents_per_community=300 if residents is None else residents,
+                               progress=True)
+        print_logins(logins)
+        return
+    overrides = {"residents": residents, "communities": communities, "entries": entries}
+    if any(value is not None and value < 1 for value in overrides.values()):
+        raise click.UsageError("--residents, --communities and --entries must be at least 1")
+    chosen = dataclasses.replace(demo_city.SIZES[size], **{k: v for k, v in overrides.items() if v is not None})
     with app.app_context():
-        logins = load_demo(seed=seed, residents_per_community=residents, progress=True)
+        if has_data(db.session):
+            raise click.ClickException("the database already has data; demo data goes into an empty database")
+        bars: dict[str, tqdm] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, unit=""))
+            bar.update(done - bar.n)
+
+        demo_city.load_city(db.session, chosen, seed=seed, progress=progress)
+        for bar in bars.values():
+            bar.close()
+        logins = demo_city.city_logins(db.session)
     print_logins(logins)
 
 
