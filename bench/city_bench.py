@@ -1,28 +1,30 @@
-"""A city-shaped book at a chosen size: bulk load, reconciliation beside the SQL floor, reads; prints JSON.
+"""A city-size book: bulk load against a raw COPY, then the nightly jobs beside the SQL floor; prints JSON.
 
-    .venv/bin/python bench/city_bench.py --entries 1000000 --backend postgresql [--python-chain]
+    .venv/bin/python bench/city_bench.py --entries 1000000            # PostgreSQL, 20 communities
+    .venv/bin/python bench/city_bench.py --entries 20000000 --communities 300 --residents 2200000
 
-Deterministic from ``--seed``: ``--communities`` communities of residents (COIN and HOUR wallets),
-issuance accounts and an expiry sink per community, a till per supermarket; a year of history in
-time order: volunteer hours (hours and coins, four entries), conduct awards and deductions, baskets
-(wallet to till, with the basket lines in the details), whole refunds (reversals) and adjustments,
-with valid content hashes, stored balances and a sealed hash chain. Loaded by COPY (PostgreSQL) or
-executemany (SQLite); the load rate is compared with a raw COPY of the same rows into empty copies
-of the tables measured in the same run.
+The city and its year of history come from the demo's generator (``service.demo_city``, the code
+behind ``greencoin demo --size city``), deterministic from ``--seed``: communities with their
+stations, supermarkets, catalogue and stock (through the service's operations), residents in
+households with COIN and HOUR wallets (in bulk), and ledger postings in time order (volunteer hours,
+conduct awards, baskets, whole refunds and award reversals, adjustments) written by
+``ledger.bookload``: COPY into staging tables, the request and content hashes made by PostgreSQL,
+the chain links chained in Python. The load rate (transactions, entries and links per second) is
+compared with a raw COPY of the same rows into empty copies of the tables (indexes included),
+measured in the same run.
 
-Then, in the same run: the *floor* (a bare GROUP BY over the entries plus a SQL sha256 over every
-transaction and entry row), a full reconciliation, one city day of new postings and an incremental
-reconciliation, the system checkpoints, and balance and statement reads at the start and the end
-of the history. Each job runs in a spawned process so its peak RSS is its own. ``--python-chain``
-also times the full run with the hash chain recomputed in Python (the code before SQL hashing).
-
-What it does not build (yet): the service's domain rows (members, stations, products), so star
-tiers, disclosures, expiry and imports are not measured here. See docs/scaling.md.
+Then, each in a spawned process (so its peak RSS is its own; ``idle`` is such a process that only
+builds the app): the *floor* (a bare GROUP BY over the entries plus a SQL sha256 over every
+transaction and entry row), the system checkpoints, a full reconciliation, one city day of new
+postings and the incremental reconciliation, balance and statement reads at the start and the end
+of the history, star tiers, the monthly disclosure of every community and the annual expiry (last;
+it posts). The load average is printed at the start and after every job.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -30,7 +32,7 @@ import multiprocessing
 import os
 import random
 import resource
-import sqlite3
+import sys
 import time
 
 import psycopg
@@ -38,229 +40,72 @@ from scratch import scratch_database  # bench/scratch.py, beside this file
 from sqlalchemy.engine import make_url
 
 import ledger
-from ledger import chain
+from ledger import bookload
 from service.migrate import upgrade
-
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-ACTIVITIES = ("环境整治", "关爱老人", "治安巡逻", "文明劝导", "垃圾分类宣传", "义务理发")
-PRODUCTS = (("洗衣粉", 15), ("食用油", 40), ("大米5kg", 60), ("毛巾", 8), ("肥皂", 5), ("酱油", 12))
-TX_COLUMNS = ("id", "idempotency_key", "request_hash", "kind", "community_id", "memo", "actor_id", "location",
-              "details", "reverses_id", "related_id", "created_at", "content_hash")
-ENTRY_COLUMNS = ("id", "transaction_id", "account_id", "unit", "amount", "balance_after", "account_version")
-LINK_COLUMNS = ("seq", "transaction_id", "prev_hash", "chain_hash", "sealed_at")
-
-
-class City:
-    """Accounts of the city, created with raw inserts (ids known in advance)."""
-
-    def __init__(self, communities: int, residents: int, rng: random.Random):
-        self.rng = rng
-        self.accounts: list[tuple] = []
-        self.community_ids = list(range(1, communities + 1))
-        self.coin, self.hour, self.issuance, self.sink, self.tills = {}, {}, {}, {}, {}
-        self.balance: dict[int, list[int]] = {}  # tracked account -> [balance, version]
-        next_id = 1
-
-        def account(type_, unit, community, owner, tracked=True, negative=False):
-            nonlocal next_id
-            account_id, next_id = next_id, next_id + 1
-            self.accounts.append((account_id, f"{type_}:{owner}:{unit}", type_, unit, community, owner,
-                                  negative, tracked, 0, 0))
-            if tracked:
-                self.balance[account_id] = [0, 0]
-            return account_id
-
-        per = max(residents // communities, 1)
-        owner = 1_000_000
-        for community in self.community_ids:
-            self.issuance[community] = {unit: account("issuance", unit, community, community, False, True)
-                                        for unit in ("COIN", "HOUR")}
-            self.sink[community] = account("expiry_sink", "COIN", community, community, False)
-            self.tills[community] = [account("supermarket_till", "COIN", community, community * 10 + n)
-                                     for n in range(2)]
-            for _ in range(per):
-                owner += 1
-                self.coin[owner] = (community, account("member_wallet", "COIN", community, owner))
-                self.hour[owner] = account("member_wallet", "HOUR", community, owner)
-        self.members = list(self.coin)
-
-
-class Book:
-    """Generates transactions in time order with their entries, hashes and chain links."""
-
-    def __init__(self, city: City, start: dt.datetime):
-        self.city, self.rng, self.now = city, city.rng, start
-        self.tx_id = self.entry_id = self.seq = 0
-        self.prev_hash = chain.GENESIS_HASH
-        self.txs, self.entries, self.links = [], [], []
-        self.reversible: list[tuple[int, int, list[tuple[int, int]]]] = []
-
-    def _post(self, kind, community, lines, *, memo="", details=None, reverses=None, related=None, actor=None,
-              location=None):
-        self.tx_id += 1
-        tx_id = self.tx_id
-        units = {a: ("HOUR" if a in self._hour_ids else "COIN") for a, _ in lines}
-        key = f"city:{kind}:{tx_id}"
-        details = details or {}
-        content = chain.content_hash(
-            idempotency_key=key, kind=kind, community_id=community, created_at=self.now, memo=memo,
-            actor_id=actor, location=location, details=details, reverses_id=reverses, related_id=related,
-            lines=[(a, units[a], m) for a, m in lines],
-        )
-        self.txs.append((tx_id, key, "0" * 64, kind, community, memo, actor, location, chain.canonical_json(details),
-                         reverses, related, self.now, content))
-        for account_id, amount in lines:
-            self.entry_id += 1
-            state = self.city.balance.get(account_id)
-            if state is not None:
-                state[0] += amount
-                state[1] += 1
-                self.entries.append((self.entry_id, tx_id, account_id, units[account_id], amount, state[0], state[1]))
-            else:
-                self.entries.append((self.entry_id, tx_id, account_id, units[account_id], amount, None, None))
-        self.seq += 1
-        linked = chain.link_hash(self.prev_hash, content)
-        self.links.append((self.seq, tx_id, self.prev_hash, linked, self.now))
-        self.prev_hash = linked
-        return tx_id
-
-    @property
-    def _hour_ids(self):
-        if not hasattr(self, "_hours"):
-            self._hours = set(self.city.hour.values()) | {i["HOUR"] for i in self.city.issuance.values()}
-        return self._hours
-
-    def step(self, seconds: float) -> None:
-        """One posting of a random kind, ``seconds`` after the previous one."""
-        self.now += dt.timedelta(seconds=seconds)
-        city, rng = self.city, self.rng
-        member = rng.choice(city.members)
-        community, coin = city.coin[member]
-        roll = rng.random()
-        name = rng.choice(SURNAMES) + "*" + rng.choice(SURNAMES)
-        if roll < 0.40:
-            minutes = rng.choice((60, 90, 120, 180, 240))
-            coins = minutes * 10 // 60
-            issuance = city.issuance[community]
-            self._post("volunteer_hours", community, [(city.hour[member], minutes), (issuance["HOUR"], -minutes),
-                                                      (coin, coins), (issuance["COIN"], -coins)],
-                       memo=rng.choice(ACTIVITIES), actor=rng.randint(1, 500), location=f"station:{community * 10}",
-                       details={"description": f"{name} {rng.choice(ACTIVITIES)} {minutes // 60} 小时",
-                                "service_record_id": self.tx_id + 1, "coins_per_hour": 10})
-        elif roll < 0.65:
-            points = rng.choice((5, 10, 20, 30))
-            tx = self._post("conduct_award", community, [(coin, points), (city.issuance[community]["COIN"], -points)],
-                            memo="邻里互助", actor=rng.randint(1, 500),
-                            details={"description": f"{name} 邻里关系 +{points}", "indicator": "NB01",
-                                     "category": "邻里关系"})
-            self.reversible.append((tx, community, [(coin, points), (city.issuance[community]["COIN"], -points)]))
-        elif roll < 0.90:
-            balance = city.balance[coin][0]
-            product, price = rng.choice(PRODUCTS)
-            quantity = min(rng.randint(1, 3), balance // price)
-            if quantity <= 0:
-                return self.step(0)
-            till = rng.choice(city.tills[community])
-            total = price * quantity
-            tx = self._post("redemption", community, [(coin, -total), (till, total)], memo="",
-                            actor=rng.randint(1, 500), location=f"supermarket:{till}",
-                            details={"description": f"爱心超市 {product}×{quantity}",
-                                     "lines": [{"sku": product, "name": product, "quantity": quantity,
-                                                "unit_price": price}]})
-            self.reversible.append((tx, community, [(coin, -total), (till, total)]))
-        elif self.reversible and roll < 0.95:
-            tx, community, lines = self.reversible.pop(rng.randrange(len(self.reversible)))
-            if any(amount > 0 and self.city.balance.get(a, [amount])[0] < amount for a, amount in lines):
-                return self.step(0)
-            self._post("refund", community, [(a, -m) for a, m in lines], memo="退货", reverses=tx,
-                       details={"reason": "顾客退货"})
-        else:
-            amount = rng.randint(1, 50)
-            self._post("adjustment", community, [(coin, amount), (city.issuance[community]["COIN"], -amount)],
-                       memo="迁移更正", actor=1, details={"reason": "迁移更正"})
-        return None
-
-    def take(self):
-        rows = self.txs, self.entries, self.links
-        self.txs, self.entries, self.links = [], [], []
-        return rows
 
 
 def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _copy(cursor, table: str, columns, rows) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+def _load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
-def load(url: str, city: City, book: Book, transactions: int, *, chunk: int = 50_000, seconds: float = 1.0) -> dict:
-    """Generate and load ``transactions`` postings in chunks; returns rows and seconds."""
-    started, rows = time.perf_counter(), 0
-    sqlite_db = sqlite3.connect(make_url(url).database) if url.startswith("sqlite") else None
-    pg = None if sqlite_db else psycopg.connect(_dsn(url))
-    try:
-        if book.tx_id == 0:
-            accounts = [(*a, dt.datetime.now(dt.UTC)) for a in city.accounts]
-            columns = ("id", "code", "type", "unit", "community_id", "owner_id", "allow_negative", "track_balance",
-                       "balance", "version", "created_at")
-            if sqlite_db:
-                with sqlite_db:
-                    sqlite_db.executemany(f"INSERT INTO ledger_accounts ({', '.join(columns)}) VALUES "
-                                          f"({', '.join('?' * len(columns))})",
-                                          [(*a[:10], a[10].replace(tzinfo=None).isoformat(sep=' ')) for a in accounts])
-            else:
-                with pg.cursor() as cursor:
-                    _copy(cursor, "ledger_accounts", columns, accounts)
-                pg.commit()
-        done = 0
-        while done < transactions:
-            count = min(chunk, transactions - done)
-            for _ in range(count):
-                book.step(book.rng.expovariate(1 / seconds))
-            txs, entries, links = book.take()
-            rows += len(txs) + len(entries) + len(links)
-            if sqlite_db:
-                def iso(value):
-                    return value.replace(tzinfo=None).isoformat(sep=" ")
-                with sqlite_db:
-                    sqlite_db.executemany(f"INSERT INTO ledger_transactions ({', '.join(TX_COLUMNS)}) VALUES "
-                                          f"({', '.join('?' * len(TX_COLUMNS))})", [(*t[:11], iso(t[11]), t[12]) for t in txs])
-                    sqlite_db.executemany(f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}) VALUES "
-                                          f"({', '.join('?' * len(ENTRY_COLUMNS))})", entries)
-                    sqlite_db.executemany(f"INSERT INTO ledger_chain_links ({', '.join(LINK_COLUMNS)}) VALUES "
-                                          "(?,?,?,?,?)", [(*li[:4], iso(li[4])) for li in links])
-            else:
-                with pg.cursor() as cursor:
-                    _copy(cursor, "ledger_transactions", TX_COLUMNS, txs)
-                    _copy(cursor, "ledger_entries", ENTRY_COLUMNS, entries)
-                    _copy(cursor, "ledger_chain_links", LINK_COLUMNS, links)
-                pg.commit()
-            done += count
-        balances = [(b, v, a) for a, (b, v) in city.balance.items()]
-        if sqlite_db:
-            with sqlite_db:
-                sqlite_db.executemany("UPDATE ledger_accounts SET balance = ?, version = ? WHERE id = ?", balances)
-        else:
-            with pg.cursor() as cursor:
-                cursor.execute("CREATE TEMP TABLE b (balance bigint, version bigint, id bigint)")
-                _copy(cursor, "b", ("balance", "version", "id"), balances)
-                cursor.execute("UPDATE ledger_accounts a SET balance = b.balance, version = b.version FROM b "
-                               "WHERE a.id = b.id")
-                for table in ("ledger_transactions", "ledger_entries", "ledger_accounts"):
-                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                   f"(SELECT max(id) FROM {table}))")
-            pg.commit()
-            pg.autocommit = True
-            pg.execute("VACUUM ANALYZE")
-    finally:
-        if sqlite_db:
-            sqlite_db.close()
-        if pg:
-            pg.close()
-    return {"rows": rows, "seconds": round(time.perf_counter() - started, 2)}
+def _app(url: str):
+    from service import create_app
+    from workers import runtime
+
+    app = create_app({"DATABASE_URL": url, "GREENCOIN_ENV": "development", "SECRET_KEY": "city-bench",
+                      "REDIS_URL": None})
+    runtime.install(app)
+    return app
+
+
+def build(url: str, size, seed: int, now: dt.datetime) -> dict:
+    """The city (places and residents) and its year of history; timings of both."""
+    from service import demo_city
+    from service.extensions import db
+
+    app = _app(url)
+    rng = random.Random(seed)
+    start = now - dt.timedelta(days=366)
+    with app.app_context():
+        session = db.session
+        started = time.perf_counter()
+        with ledger.posting_time(start):
+            city = demo_city.build_city(session, size, rng, at=start)
+        places = time.perf_counter() - started
+        history = demo_city.History(city, rng, start, bookload.next_transaction_id(session.connection()))
+        transactions = size.entries * 10 // 27  # ~2.7 entries per posting in this mix
+        started = time.perf_counter()
+        rows = demo_city.write_history(session, history, transactions, seconds=365 * 86400 / transactions)
+        seconds = time.perf_counter() - started
+    return {"city": city, "history": history, "residents_seconds": round(places, 2),
+            "load": {"rows": rows, "transactions": history.count, "entries": history.entry_count,
+                     "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds)}}
+
+
+def one_day(url: str, history, transactions: int) -> dict:
+    """A city day of new postings at the end of the history (sealed as they are written)."""
+    from service import demo_city
+    from service.extensions import db
+
+    app = _app(url)
+    history.now = ledger.utcnow() - dt.timedelta(days=1)
+    with app.app_context():
+        started = time.perf_counter()
+        rows = demo_city.write_history(db.session, history, transactions, seconds=86400 / transactions)
+    return {"transactions": transactions, "rows": rows, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def vacuum_analyze(url: str) -> float:
+    if url.startswith("sqlite"):
+        return 0.0
+    started = time.perf_counter()
+    with psycopg.connect(_dsn(url), autocommit=True) as pg:
+        pg.execute("VACUUM ANALYZE")
+    return round(time.perf_counter() - started, 2)
 
 
 def raw_copy_rate(url: str, sample: int = 200_000) -> dict:
@@ -317,25 +162,36 @@ def _in_child(fn, *args):
     return result
 
 
-def _reconcile(url: str, mode: str, python_chain: bool = False) -> dict:
-    from ledger import chain_sql
+def _idle(url: str) -> dict:
+    _app(url)
+    return {}
+
+
+def _reconcile(url: str, mode: str) -> dict:
     from service.jobs import reconciliation
 
-    if python_chain:
-        chain_sql.available = lambda session: False
-    engine = ledger.make_engine(url)
-    record = reconciliation.run_reconciliation(ledger.make_session_factory(engine), engine, mode=mode,
-                                               trigger="manual")
-    engine.dispose()
+    app = _app(url)
+    engine, factory = app.extensions["greencoin_db"]
+    record = reconciliation.run_reconciliation(factory, engine, mode=mode, trigger="manual")
     return {"status": record.status, "mode": record.mode, "discrepancies": record.discrepancy_count,
             "entries": record.counts["entries"], "run_seconds": record.duration_ms / 1000}
 
 
-def _checkpoints(url: str) -> dict:
-    engine = ledger.make_engine(url)
-    written = ledger.run_in_transaction(ledger.make_session_factory(engine), ledger.checkpoint_system_accounts)
-    engine.dispose()
-    return {"checkpoints": written}
+def _job(url: str, name: str, business_date: str | None = None) -> dict:
+    """A nightly job of ``workers.jobs`` (for one business date), as the schedule runs it; its own
+    seconds, without the process's start and the app's import."""
+    from workers import jobs
+
+    _app(url)
+    started = time.perf_counter()
+    result = getattr(jobs, name)(business_date)
+    seconds = time.perf_counter() - started
+    out = {"run_seconds": seconds, "counts": result[0]["counts"], "done": result[0]["done"]}
+    if name == "expire_coins":
+        started = time.perf_counter()
+        out["sealed"] = jobs.seal_chain()  # what the sealer does within a minute of the expiry's postings
+        out["seal_seconds"] = round(time.perf_counter() - started, 2)
+    return out
 
 
 def _reads(url: str, first: int, last: int, issuance: int, repeat: int = 200) -> dict:
@@ -364,53 +220,70 @@ def _database_size(url: str) -> int:
         return pg.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
 
+def _business_dates(url: str) -> dict[str, str]:
+    """Yesterday, the last day of last month (the disclosure's night) and the last expiry date."""
+    from service.bookkeeping import expiry
+    from service.demo_city import EXPIRY_MONTH_DAY
+    from service.localtime import today
+
+    yesterday = today(_app(url).config["TIMEZONE"]) - dt.timedelta(days=1)
+    cleared = expiry.expiry_date(EXPIRY_MONTH_DAY, yesterday.year)
+    if cleared > yesterday:
+        cleared = expiry.expiry_date(EXPIRY_MONTH_DAY, yesterday.year - 1)
+    return {"star_tiers": yesterday.isoformat(),
+            "disclosure": (yesterday.replace(day=1) - dt.timedelta(days=1)).isoformat(),
+            "expiry": cleared.isoformat()}
+
+
 def bench(backend: str, args) -> dict:
-    rng = random.Random(args.seed)
+    from service.demo_city import CitySize
+
+    size = CitySize(communities=args.communities, residents=max(args.residents // args.communities, 1),
+                    entries=args.entries, stations=args.stations, supermarkets=args.supermarkets)
     with scratch_database(backend, "city") as url:
         upgrade(url)
-        city = City(args.communities, args.residents, rng)
-        year_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=366)
-        book = Book(city, year_ago)
-        transactions = args.entries * 10 // 27  # ~2.7 entries per posting in this mix
-        seconds_apart = 365 * 86400 / transactions
-        loaded = load(url, city, book, transactions, seconds=seconds_apart)
-        result = {
-            "backend": backend, "entries": book.entry_id, "transactions": book.tx_id,
-            "accounts": len(city.accounts), "communities": args.communities,
-            "load": {**loaded, "rows_per_second": round(loaded["rows"] / loaded["seconds"])},
-            "database_bytes": _database_size(url),
-        }
+        result = {"backend": backend, "size": dataclasses.asdict(size), "load_average_start": _load_average()}
+        built = build(url, size, args.seed, ledger.utcnow())
+        city, history = built.pop("city"), built.pop("history")
+        result.update(built)
+        result["load"]["vacuum_analyze_seconds"] = vacuum_analyze(url)
+        result["database_bytes"] = _database_size(url)
+        result["load_average_after_load"] = _load_average()
         if backend == "postgresql":
             result["raw_copy"] = raw_copy_rate(url)
             result["load"]["ratio_to_raw_copy"] = round(
                 result["load"]["rows_per_second"] / result["raw_copy"]["rows_per_second"], 3)
             result["floor"] = floor(url)
+        dates = _business_dates(url)
         jobs = {}
-        for name, fn, job_args in (
-            ("checkpoints", _checkpoints, (url,)),
-            ("full", _reconcile, (url, "full")),
-            *((("full_python_chain", _reconcile, (url, "full", True)),) if args.python_chain else ()),
-        ):
+
+        def run(name, fn, *job_args):
+            if name in args.skip:
+                return
             value, seconds, rss = _in_child(fn, *job_args)
-            jobs[name] = {"seconds": round(value.pop("run_seconds", seconds), 2), **value, "peak_rss_mb": round(rss)}
-        # One city day of new postings, sealed as the sealer would, then the nightly incremental run.
-        day = max(transactions // 365, 1)
-        book.now = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-        load(url, city, book, day, seconds=1.0)
-        value, seconds, rss = _in_child(_reconcile, url, "incremental")
-        jobs["incremental_one_day"] = {"seconds": round(value.pop("run_seconds"), 2), **value,
-                                       "peak_rss_mb": round(rss)}
+            jobs[name] = {"seconds": round(value.pop("run_seconds", seconds), 2), **value, "peak_rss_mb": round(rss),
+                          "load_average": _load_average()}
+            print(json.dumps({name: jobs[name]}, ensure_ascii=False), file=sys.stderr, flush=True)
+
+        print(json.dumps(result, ensure_ascii=False), file=sys.stderr, flush=True)  # so far, should a job not end
+        run("idle", _idle, url)
+        run("checkpoints", _job, url, "checkpoint_system_accounts")
+        run("full", _reconcile, url, "full")
+        day = max(history.count // 365, 1)
+        jobs["one_day_load"] = one_day(url, history, day)
+        run("incremental_one_day", _reconcile, url, "incremental")
+        run("star_tiers", _job, url, "apply_star_tiers", dates["star_tiers"])
+        run("disclosure_every_community", _job, url, "publish_disclosures", dates["disclosure"])
+        run("expiry", _job, url, "expire_coins", dates["expiry"])
         result["jobs"] = jobs
-        members = city.members
-        first, last = city.coin[members[0]][1], city.coin[members[-1]][1]
-        result["reads"] = _in_child(_reads, url, first, last, city.issuance[1]["COIN"])[0]
-        if "floor" in result:
-            result["ratios_to_floor"] = {
-                name: round(job["seconds"] / result["floor"]["seconds"], 2)
-                for name, job in jobs.items() if name.startswith("full")
-            }
-        per_million = 1_000_000 / book.entry_id
-        result["full_seconds_per_million_entries"] = round(jobs["full"]["seconds"] * per_million, 2)
+        residents = city.residents
+        result["reads"] = _in_child(_reads, url, residents[0][2], residents[-1][2],
+                                    city.issuance[city.communities[0]]["COIN"])[0]
+        if "floor" in result and "full" in jobs:
+            result["ratios_to_floor"] = {"full": round(jobs["full"]["seconds"] / result["floor"]["seconds"], 2)}
+        if "full" in jobs:
+            result["full_seconds_per_million_entries"] = round(jobs["full"]["seconds"] * 1e6 / history.entry_count, 2)
+        result["load_average_end"] = _load_average()
         return result
 
 
@@ -419,12 +292,15 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--communities", type=int, default=20)
-    parser.add_argument("--residents", type=int, default=20_000)
+    parser.add_argument("--residents", type=int, default=20_000, help="in the whole city")
+    parser.add_argument("--stations", type=int, default=2, help="per community")
+    parser.add_argument("--supermarkets", type=int, default=1, help="per community")
     parser.add_argument("--seed", type=int, default=20261203)
-    parser.add_argument("--python-chain", action="store_true", help="also time the full run with Python hashing")
+    parser.add_argument("--skip", default="", help="jobs not to run, comma-separated (e.g. expiry at city size)")
     args = parser.parse_args()
+    args.skip = set(filter(None, args.skip.split(",")))
     for backend in args.backend or ["postgresql"]:
-        print(json.dumps(bench(backend, args), ensure_ascii=False))
+        print(json.dumps(bench(backend, args), ensure_ascii=False), flush=True)
 
 
 if __name__ == "__main__":
