@@ -61,9 +61,14 @@ class Posting:
 @dataclass
 class _Pending:
     posting: Posting
-    digest: str
     entries: list[tuple[int, str, int, int | None, int | None]]  # account, unit, amount, balance, version
     transaction_id: int = 0
+    digest: str | None = None  # the request hash, made in Python only where it is compared or stored
+
+    def request_hash(self) -> str:
+        if self.digest is None:
+            self.digest = _request_hash(self.posting)
+        return self.digest
 
 
 def _select_in(session: Session, columns: str, table: str, key: str, values: list, *, sql_type: str,
@@ -186,8 +191,8 @@ def draw_ids(session: Session, table: str, count: int) -> list[int]:
     return list(range(highest + 1, highest + 1 + count))
 
 
-def _check(posting: Posting, shapes) -> str:
-    """``post``'s checks of one posting; its request hash."""
+def _check(posting: Posting, shapes) -> None:
+    """``post``'s checks of one posting."""
     _validate(posting.lines, posting.idempotency_key, posting.kind)
     sums: dict[str, int] = {}
     for line in posting.lines:
@@ -204,6 +209,11 @@ def _check(posting: Posting, shapes) -> str:
     unbalanced = {unit: total for unit, total in sums.items() if total != 0}
     if unbalanced:
         raise InvalidPosting("entries must sum to zero for each unit", unbalanced=unbalanced)
+
+
+def _request_hash(posting: Posting) -> str:
+    """``post``'s request hash of the posting (on PostgreSQL a new one is made by the database,
+    ``chain_sql.REQUEST_HASH``; this one is compared with a key's earlier payload)."""
     return request_hash(
         kind=posting.kind,
         community_id=posting.community_id,
@@ -233,34 +243,33 @@ def post_groups(
     for group in groups:
         moved: dict[int, list[int]] = {}  # this group's balances, kept only if the whole group passes
         outcome: list[tuple[bool, _Pending | Posted]] = []  # (new, what)
+        mine: dict[str, _Pending] = {}  # keys first posted in this group
         try:
             for posting in group:
-                digest = _check(posting, shapes)
-                earlier = used.get(posting.idempotency_key)
+                _check(posting, shapes)
+                key = posting.idempotency_key
+                earlier = used.get(key)
                 if earlier is not None:
-                    if earlier[1] != digest:
+                    if earlier[1] != _request_hash(posting):
                         raise IdempotencyConflict(
                             "idempotency key already used with a different payload", transaction_id=earlier[0]
                         )
                     outcome.append((False, Posted(earlier[0], True, {})))
                     continue
-                prior = claimed.get(posting.idempotency_key) or next(
-                    (p for new, p in outcome if new and p.posting.idempotency_key == posting.idempotency_key), None
-                )
+                prior = claimed.get(key) or mine.get(key)
                 if prior is not None:
-                    if prior.digest != digest:
+                    if prior.request_hash() != _request_hash(posting):
                         raise IdempotencyConflict("idempotency key already used with a different payload")
                     outcome.append((False, prior))
                     continue
-                outcome.append((True, _Pending(posting, digest, _entries(posting, shapes, balances, moved))))
+                mine[key] = pending = _Pending(posting, _entries(posting, shapes, balances, moved))
+                outcome.append((True, pending))
         except LedgerError as exc:
             outcomes.append(exc)
             continue
         balances.update(moved)
-        for new, pending in outcome:
-            if new:
-                claimed[pending.posting.idempotency_key] = pending
-                accepted.append(pending)
+        claimed.update(mine)
+        accepted.extend(mine.values())
         outcomes.append(outcome)
 
     if seal and accepted:
@@ -314,19 +323,20 @@ _MOVE_BALANCE = text(
 # the chain links. Dropped at commit; recreated by a second batch in the same transaction.
 _STAGE_PG = """
 DROP TABLE IF EXISTS pg_temp.ledger_bulk_transactions, pg_temp.ledger_bulk_entries;
-CREATE TEMP TABLE ledger_bulk_transactions (id bigint, idempotency_key text, request_hash text, kind text,
-  community_id bigint, memo text, actor_id bigint, location text, details text, reverses_id bigint,
-  related_id bigint, created_at timestamptz) ON COMMIT DROP;
+CREATE TEMP TABLE ledger_bulk_transactions (id bigint, idempotency_key text, kind text, community_id bigint,
+  memo text, actor_id bigint, location text, details text, reverses_id bigint, related_id bigint,
+  created_at timestamptz) ON COMMIT DROP;
 CREATE TEMP TABLE ledger_bulk_entries (n bigint, transaction_id bigint, account_id bigint, unit text,
   amount bigint, balance_after bigint, account_version bigint) ON COMMIT DROP
 """
-_STAGED_TX_COLUMNS = _TX_COLUMNS[:-1]
+_STAGED_TX_COLUMNS = tuple(c for c in _TX_COLUMNS if c not in ("request_hash", "content_hash"))
 _INSERT_TRANSACTIONS_PG = f"""
 INSERT INTO ledger_transactions ({", ".join(_TX_COLUMNS)})
-SELECT t.id, t.idempotency_key, t.request_hash, t.kind, t.community_id, t.memo, t.actor_id, t.location,
+SELECT t.id, t.idempotency_key, {chain_sql.REQUEST_HASH}, t.kind, t.community_id, t.memo, t.actor_id, t.location,
        CAST(t.details AS json), t.reverses_id, t.related_id, t.created_at, {chain_sql.CONTENT_HASH}
 FROM ledger_bulk_transactions t
-LEFT JOIN (SELECT e.transaction_id, string_agg({chain_sql.LINE}, ',' ORDER BY {chain_sql.LINE_ORDER}) AS lines
+LEFT JOIN (SELECT e.transaction_id, string_agg({chain_sql.LINE}, ',' ORDER BY {chain_sql.LINE_ORDER}) AS lines,
+                  string_agg({chain_sql.REQUEST_LINE}, ',' ORDER BY {chain_sql.REQUEST_LINE_ORDER}) AS request_lines
            FROM ledger_bulk_entries e GROUP BY e.transaction_id) x ON x.transaction_id = t.id
 ORDER BY t.id
 RETURNING id, content_hash
@@ -373,12 +383,11 @@ def _links(head: chain.ChainHead, hashed: list[tuple[int, str]]) -> list[tuple]:
 
 
 def _transaction_rows(pending: list[_Pending], created_at) -> Iterator[tuple]:
-    """The batch's transaction rows (``_TX_COLUMNS`` but the content hash)."""
+    """The batch's transaction rows (``_TX_COLUMNS`` but the request and content hashes)."""
     for item in pending:
         posting = item.posting
-        yield (item.transaction_id, posting.idempotency_key, item.digest, posting.kind, posting.community_id,
-               posting.memo, posting.actor_id, posting.location, posting.details, None, posting.related_id,
-               created_at)
+        yield (item.transaction_id, posting.idempotency_key, posting.kind, posting.community_id, posting.memo,
+               posting.actor_id, posting.location, posting.details, None, posting.related_id, created_at)
 
 
 def _content_hash(item: _Pending, created_at) -> str:
@@ -409,7 +418,8 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
         for item, row in zip(pending, _transaction_rows(pending, created_at), strict=True):
             content = _content_hash(item, created_at)
             hashed.append((item.transaction_id, content))
-            rows.append(dict(zip(_TX_COLUMNS, (*row, content), strict=True)))
+            rows.append(dict(zip(_STAGED_TX_COLUMNS, row, strict=True), request_hash=item.request_hash(),
+                             content_hash=content))
         connection.execute(Transaction.__table__.insert(), rows)
         connection.execute(Entry.__table__.insert(), [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in entries])
         deltas: dict[int, list[int]] = {}
@@ -441,11 +451,11 @@ def _write_pg(connection, pending: list[_Pending], entries: list[tuple], created
         cursor.execute(_STAGE_PG)
         with cursor.copy(f"COPY ledger_bulk_transactions ({', '.join(_STAGED_TX_COLUMNS)}) FROM STDIN") as copy:
             for row in _transaction_rows(pending, created_at):
-                details = row[8]
+                details = row[7]
                 text_ = canonical.get(id(details))
                 if text_ is None:
                     text_ = canonical[id(details)] = chain.canonical_json(details)
-                copy.write_row((*row[:8], text_, *row[9:]))
+                copy.write_row((*row[:7], text_, *row[8:]))
         with cursor.copy(f"COPY ledger_bulk_entries (n, {', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
             for n, row in enumerate(entries):
                 copy.write_row((n, *row))
