@@ -3,7 +3,7 @@ refunds against their lines and ledger postings."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 import ledger
@@ -50,35 +50,42 @@ def stock_discrepancies(session: Session) -> list[Discrepancy]:
     return found
 
 
+def _against_till(check: str, record, line, line_key, sign: int):
+    """Baskets (``sign`` 1) or refunds (-1) whose lines do not add up to their total or whose till
+    posting is missing or moved another amount: (kind, id, total, lines' sum, till)."""
+    # Outer joins: a basket or refund whose lines were all deleted sums to 0 and is found; one
+    # whose till entry was deleted has none (NULL).
+    lines = select(line_key.label("record_id"), func.sum(line.amount).label("amount")).group_by(line_key).subquery()
+    tills = select(ledger.Account.id).where(ledger.Account.type == AccountType.SUPERMARKET_TILL.value)
+    lines_sum = func.coalesce(lines.c.amount, 0)
+    till = func.sum(ledger.Entry.amount)
+    return (
+        select(literal(check).label("kind"), record.id, record.total, lines_sum.label("lines_sum"), till.label("till"))
+        .outerjoin(lines, lines.c.record_id == record.id)
+        .outerjoin(ledger.Entry, (ledger.Entry.transaction_id == record.transaction_id)
+                   & ledger.Entry.account_id.in_(tills))
+        .group_by(record.id, record.total, lines.c.amount)
+        .having((lines_sum != record.total) | till.is_(None) | (till != sign * record.total))
+    )
+
+
 def redemption_discrepancies(session: Session) -> list[Discrepancy]:
     """Each basket's and refund's lines add up to its total and to what its ledger transaction
     moved into (or out of) the till; each basket line's amount and quantity match its price and
-    stock movement; refunded quantities equal the refund lines."""
+    stock movement; refunded quantities equal the refund lines.
+
+    Every comparison is made by the database, which sends back only the discrepancies: the
+    check's memory does not grow with the book."""
     found = []
-    till_amounts = dict(
-        session.execute(
-            select(ledger.Entry.transaction_id, ledger.Entry.amount)
-            .join(ledger.Account, ledger.Account.id == ledger.Entry.account_id)
-            .where(ledger.Account.type == AccountType.SUPERMARKET_TILL.value)
-        ).all()
-    )
-    # Outer joins: a basket or refund whose lines were all deleted sums to 0 and is found.
-    for rid, total, tx_id, lines_sum in session.execute(
-        select(Redemption.id, Redemption.total, Redemption.transaction_id, func.sum(RedemptionLine.amount))
-        .outerjoin(RedemptionLine, RedemptionLine.redemption_id == Redemption.id)
-        .group_by(Redemption.id, Redemption.total, Redemption.transaction_id)
+    totals = union_all(
+        _against_till("redemption_total", Redemption, RedemptionLine, RedemptionLine.redemption_id, 1),
+        _against_till("refund_total", Refund, RefundLine, RefundLine.refund_id, -1),
+    ).subquery()
+    for check, record_id, total, lines_sum, till in session.execute(
+        select(totals).order_by(totals.c.kind, totals.c.id)  # redemption_total, then refund_total
     ):
-        lines_sum = int(lines_sum or 0)
-        if lines_sum != total or till_amounts.get(tx_id) != total:
-            found.append(Discrepancy("redemption_total", f"redemption:{rid}", total, [lines_sum, till_amounts.get(tx_id)]))
-    for fid, total, tx_id, lines_sum in session.execute(
-        select(Refund.id, Refund.total, Refund.transaction_id, func.sum(RefundLine.amount))
-        .outerjoin(RefundLine, RefundLine.refund_id == Refund.id)
-        .group_by(Refund.id, Refund.total, Refund.transaction_id)
-    ):
-        lines_sum = int(lines_sum or 0)
-        if lines_sum != total or till_amounts.get(tx_id) != -total:
-            found.append(Discrepancy("refund_total", f"refund:{fid}", total, [lines_sum, till_amounts.get(tx_id)]))
+        subject = f"{'redemption' if check == 'redemption_total' else 'refund'}:{record_id}"
+        found.append(Discrepancy(check, subject, int(total), [int(lines_sum), None if till is None else int(till)]))
     # Each basket line: amount = quantity × price, and its stock movement took exactly that quantity.
     moved = (
         select(StockMovement.redemption_id, StockMovement.product_id, func.sum(StockMovement.quantity).label("q"))
@@ -86,30 +93,34 @@ def redemption_discrepancies(session: Session) -> list[Discrepancy]:
         .group_by(StockMovement.redemption_id, StockMovement.product_id)
         .subquery()
     )
-    for line_id, quantity, price, amount, taken in session.execute(
-        select(RedemptionLine.id, RedemptionLine.quantity, RedemptionLine.unit_price, RedemptionLine.amount, moved.c.q)
+    taken = func.coalesce(moved.c.q, 0)
+    for line_id, quantity, price, amount, took in session.execute(
+        select(RedemptionLine.id, RedemptionLine.quantity, RedemptionLine.unit_price, RedemptionLine.amount, taken)
         .outerjoin(
             moved,
             (moved.c.redemption_id == RedemptionLine.redemption_id) & (moved.c.product_id == RedemptionLine.product_id),
         )
+        .where((RedemptionLine.amount != cast(RedemptionLine.quantity, BigInteger) * RedemptionLine.unit_price)
+               | (-taken != RedemptionLine.quantity))
+        .order_by(RedemptionLine.id)
     ):
-        if amount != quantity * price or -int(taken or 0) != quantity:
-            found.append(
-                Discrepancy("redemption_line", f"redemption_line:{line_id}", [quantity, quantity * price],
-                            [-int(taken or 0), amount])
-            )
+        found.append(
+            Discrepancy("redemption_line", f"redemption_line:{line_id}", [quantity, quantity * price],
+                        [-int(took), amount])
+        )
     refunded = (
         select(RefundLine.redemption_line_id, func.sum(RefundLine.quantity).label("q"))
         .group_by(RefundLine.redemption_line_id)
         .subquery()
     )
-    for line_id, stored, summed in session.execute(
-        select(RedemptionLine.id, RedemptionLine.refunded_quantity, refunded.c.q).outerjoin(
-            refunded, refunded.c.redemption_line_id == RedemptionLine.id
-        )
+    summed = func.coalesce(refunded.c.q, 0)
+    for line_id, stored, total in session.execute(
+        select(RedemptionLine.id, RedemptionLine.refunded_quantity, summed)
+        .outerjoin(refunded, refunded.c.redemption_line_id == RedemptionLine.id)
+        .where(summed != RedemptionLine.refunded_quantity)
+        .order_by(RedemptionLine.id)
     ):
-        if int(summed or 0) != stored:
-            found.append(Discrepancy("refunded_quantity", f"redemption_line:{line_id}", int(summed or 0), stored))
+        found.append(Discrepancy("refunded_quantity", f"redemption_line:{line_id}", int(total), stored))
     return found
 
 
