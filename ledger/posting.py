@@ -138,9 +138,11 @@ def _pg_posting_statement(lines: int):
     """PostgreSQL: the whole posting as ONE statement (data-modifying CTEs), built once per number of
     lines: the transaction row (claiming the key, ``ON CONFLICT DO NOTHING``); only if it was inserted,
     the tracked accounts locked in ascending id (``locked``: the lock order of rule 2, so opposing
-    transfers never deadlock) and their conditional balance updates; and every entry. A refused
-    balance update leaves that entry's ``balance_after`` NULL; the caller raises and its unit of work
-    rolls back. ``:t{i}`` says whether line i's account keeps a stored balance."""
+    transfers never deadlock; NO KEY UPDATE, the lock the UPDATE takes anyway, so a transaction that
+    only holds a foreign key's KEY SHARE on an account never blocks it) and their conditional balance
+    updates; and every entry. A refused balance update leaves that entry's ``balance_after`` NULL;
+    the caller raises and its unit of work rolls back. ``:t{i}``: does line i's account keep a
+    stored balance."""
     statement = _pg_one_statement.get(lines)
     if statement is None:
         rows = ", ".join(
@@ -153,7 +155,7 @@ def _pg_posting_statement(lines: int):
             "ON CONFLICT DO NOTHING RETURNING id), "
             f"v(account_id, unit, amount, tracked) AS (VALUES {rows}), "
             "locked AS (SELECT a.id FROM ledger_accounts a JOIN v ON v.account_id = a.id "
-            "WHERE v.tracked AND EXISTS (SELECT 1 FROM tx) ORDER BY a.id FOR UPDATE OF a), "
+            "WHERE v.tracked AND EXISTS (SELECT 1 FROM tx) ORDER BY a.id FOR NO KEY UPDATE OF a), "
             "bal AS (UPDATE ledger_accounts a SET balance = a.balance + v.amount, version = a.version + 1 FROM v "
             "WHERE a.id = v.account_id AND a.id IN (SELECT id FROM locked) "
             "AND (a.allow_negative OR a.balance + v.amount >= 0) "

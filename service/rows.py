@@ -1,11 +1,11 @@
-"""Fetching one row by id for an operation: not found is a 404, and a row about to change is locked."""
+"""Fetching one row by id for an operation (not found is a 404, a row about to change is locked), and
+multi-row writes as one statement on PostgreSQL."""
 
 from __future__ import annotations
 
-import functools
 from typing import TypeVar
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -30,18 +30,16 @@ def get_row(session: Session, model: type[M], row_id: int, *, what: str, lock: b
     return row
 
 
-@functools.cache
-def unnest_insert(table: Table, columns: tuple[str, ...]):
-    """A multi-row INSERT for PostgreSQL built and compiled once per table and column list:
-    ``INSERT … SELECT unnest(:<table>_<column>) …`` with one array per column, bound at execution by
-    ``unnest_params``. (A VALUES list of n rows is another statement for every n, compiled anew.)"""
-    arrays = [
+def unnest_select(table: Table, columns: tuple[str, ...]):
+    """Rows for a multi-row INSERT on PostgreSQL (``INSERT … SELECT`` this), the same statement for any
+    number of rows: ``SELECT unnest(:<table>_<column>) …`` with one array per column, bound at
+    execution by ``unnest_params``. (A VALUES list of n rows is another statement for every n.)"""
+    return select(*[
         func.unnest(bindparam(f"{table.name}_{name}", type_=ARRAY(table.c[name].type))).label(name)
         for name in columns
-    ]
-    return insert(table).from_select(list(columns), select(*arrays))
+    ])
 
 
 def unnest_params(table: Table, columns: tuple[str, ...], rows: list[dict]) -> dict:
-    """The arrays ``unnest_insert(table, columns)`` takes for these rows."""
+    """The arrays ``unnest_select(table, columns)`` takes for these rows."""
     return {f"{table.name}_{name}": [row[name] for row in rows] for name in columns}

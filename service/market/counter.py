@@ -1,21 +1,27 @@
 """At the counter: redeem a basket (兑换). The resident is found in ``residents.py``; baskets are read
 back in ``baskets.py``.
 
-Lock order, the same on every path so concurrent baskets, refunds and stock receipts never
-deadlock: redemption lines (refunds only) → products in ascending id → ledger accounts in
-ascending id (inside ``ledger.post``). Stock and refunded quantities move only by conditional
+Lock order, the same on every path so concurrent baskets, refunds, reservations and stock receipts
+never deadlock: redemption lines (refunds only) → ledger accounts in ascending id (inside
+``ledger.post``) → products in ascending id. Stock and refunded quantities move only by conditional
 UPDATEs (``WHERE stock >= qty``), never read-modify-write, so they cannot go negative or be
 refunded twice; any refusal raises, and the caller's unit of work rolls everything back.
+
+Products are locked last on purpose: every basket of a supermarket shares its few best-selling
+products, so their rows are the hot rows of the counter. A basket reads them (no lock), pays,
+and only then takes the stock, in its last statement, at the prices it charged; the product
+locks are held for that statement and the COMMIT, nothing more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import String, bindparam, cast, func, insert, literal, select
+from sqlalchemy import String, bindparam, cast, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -32,9 +38,9 @@ from ..errors import Conflict, Invalid, NotFound
 from ..idempotency import ANSWER, answer_params
 from ..members.models import Household, Member
 from ..members.operations import household_wallet, member_wallet
-from ..rows import get_row, unnest_insert, unnest_params
+from ..rows import get_row, unnest_params, unnest_select
 from . import stock
-from .lines import problem, refuse_duplicates, resolve_products
+from .lines import item_key, problem, refuse_duplicates, resolve_products
 from .models import Product, Redemption, RedemptionLine
 
 PAID_FROM = ("member", "household")
@@ -46,9 +52,10 @@ INPUT_PROBLEMS = {"unknown_sku", "unknown_product", "wrong_supermarket"}
 # --- a basket ----------------------------------------------------------------------------------
 #
 # The hot path: on PostgreSQL a basket is the idempotency claim, ONE read of everything it is
-# checked against, ONE conditional stock UPDATE, ONE ledger statement and ONE statement writing the
-# basket, its lines, its stock movements and the stored response (SQLAlchemy Core, no ORM flush);
-# the response is built from what was written. Refusals may take more statements: they write nothing.
+# checked against (the products included), ONE ledger statement and ONE statement taking the stock
+# and writing the basket, its lines, its stock movements and the stored response (SQLAlchemy Core,
+# no ORM flush); the response is built from what was written. Refusals may take more statements:
+# they write nothing.
 
 
 @dataclass
@@ -66,6 +73,7 @@ class Basket:
     balance: int
     till_id: int
     new_ids: tuple[int, list[int]] | None  # PostgreSQL: the basket's and its lines' ids, drawn ahead
+    products: dict  # item_key → (id, sku, price, stock, active, name, unit) of the products named here
 
 
 def redeem(
@@ -90,26 +98,29 @@ def redeem(
     ``respond`` (the API's) turns the basket into the response, which is then stored for replays
     in the same statement as the basket (see ``service.idempotency.answer_params``)."""
     basket, existing = _open_basket(session, principal, supermarket_id, member_id, card_code, paid_from,
-                                    idempotency_key, len(lines))
+                                    idempotency_key, lines)
     if existing is not None:
         return get_row(session, Redemption, existing, what="redemption")
     if not lines:
         raise Invalid("the basket is empty", code="empty_basket")
     refuse_duplicates(lines)
-    sold = _take_stock(session, basket, lines)
+    sold = _price(session, basket, lines)
     posted = _pay(session, principal, basket, sold, idempotency_key, note, details or {})
     return _write_redemption(session, principal, basket, sold, posted, note, at or utcnow(), respond)
 
 
 _accounts = ledger.Account.__table__.alias("wallet")
+_products = Product.__table__
 _tills = ledger.Account.__table__.alias("till")
 _members = Member.__table__
 _supermarkets = Supermarket.__table__
 
 
-def _open_basket(session, principal, supermarket_id, member_id, card_code, paid_from, key, count):
+def _open_basket(session, principal, supermarket_id, member_id, card_code, paid_from, key, lines):
     """One read: the supermarket, the resident, the paying wallet and its balance, the till, a basket
-    already made with this key, and (PostgreSQL) the ids the new rows will take."""
+    already made with this key, the products the lines name, and (PostgreSQL) the ids the new rows
+    will take."""
+    count = len(lines)
     if supermarket_id is None:
         if principal.supermarket_id is None:
             raise Invalid("name the supermarket_id", code="supermarket_required")
@@ -125,12 +136,14 @@ def _open_basket(session, principal, supermarket_id, member_id, card_code, paid_
         {
             "supermarket_id": supermarket_id, "member_id": member_id, "card_code": card_code, "key": key, "n": count,
             "till_code": account_code(AccountType.SUPERMARKET_TILL, supermarket_id, Unit.COIN),
+            "skus": [ln["sku"] for ln in lines if ln.get("sku")],
+            "ids": [ln["product_id"] for ln in lines if not ln.get("sku") and ln.get("product_id") is not None],
         },
     ).first()
     if row is None:
         raise NotFound("supermarket not found")
     (sid, community_id, name, active, mid, member_community, member_name, member_active, household_id,
-     wallet_id, balance, till_id, existing_id, *shapes_and_ids) = row
+     wallet_id, balance, till_id, existing_id, products, *shapes_and_ids) = row
     shapes, new_ids = shapes_and_ids[:6], shapes_and_ids[6:]
     principal.require_supermarket(sid, community_id)
     if existing_id is not None:
@@ -160,7 +173,18 @@ def _open_basket(session, principal, supermarket_id, member_id, card_code, paid_
     return Basket(
         sid, community_id, name, mid, member_name, paid_from, household_id if paid_from == "household" else None,
         wallet_id, int(balance), till_id, (new_ids[0], list(new_ids[1] or [])) if new_ids else None,
+        _by_item(products),
     ), None
+
+
+def _by_item(products) -> dict:
+    """The read's products (a JSON array of arrays) by ``item_key``: by SKU and by id."""
+    if isinstance(products, str):  # SQLite returns the JSON as text
+        products = json.loads(products)
+    found = {}
+    for product in products or ():
+        found[("sku", product[1])] = found[("product", product[0])] = product
+    return found
 
 
 @functools.cache
@@ -176,8 +200,17 @@ def _basket_read(paid_from: str, by_card: bool, postgres: bool):
         .where(Transaction.idempotency_key == bindparam("key"))
         .scalar_subquery()
     )
+    p = _products.c
+    product = (p.id, p.sku, p.price, p.stock, p.active, p.name, p.unit)
+    products = (
+        select(func.json_agg(func.json_build_array(*product)) if postgres
+               else func.json_group_array(func.json_array(*product)))
+        .where(p.supermarket_id == s.id,
+               or_(p.sku.in_(bindparam("skus", expanding=True)), p.id.in_(bindparam("ids", expanding=True))))
+        .scalar_subquery()
+    )
     columns = [s.id, s.community_id, s.name, s.active, m.id, m.community_id, m.name, m.active, m.household_id,
-               w.id, w.balance, t.id, existing.label("existing"),
+               w.id, w.balance, t.id, existing.label("existing"), products.label("products"),
                w.community_id, w.allow_negative, w.track_balance, t.community_id, t.allow_negative, t.track_balance]
     if postgres:  # the ids of the basket and of its lines, drawn ahead so one statement writes them all
         columns += [
@@ -197,25 +230,25 @@ def _basket_read(paid_from: str, by_card: bool, postgres: bool):
     )
 
 
-def _take_stock(session: Session, basket: Basket, lines: list[dict]) -> list[dict]:
-    """Stock down in one conditional UPDATE; the lines as sold, at the prices read under the lock."""
-    taken = stock.take(session, basket.supermarket_id, lines)
-    by_sku = {row.sku: row for row in taken}
-    by_id = {row.id: row for row in taken}
-    rows = [by_sku.get(ln["sku"]) if ln.get("sku") else by_id.get(ln["product_id"]) for ln in lines]
-    if len(taken) != len(lines) or any(row is None for row in rows):
-        _explain_refusal(session, basket, lines, rows)
-    return [
-        {
-            "product_id": row.id, "sku": row.sku, "name": row.name, "unit": row.unit,
-            "quantity": line["quantity"], "unit_price": row.price, "stock_after": row.stock,
-        }
+def _price(session: Session, basket: Basket, lines: list[dict]) -> list[dict]:
+    """The lines as they will be sold, at the prices read (the stock is taken at these prices in the
+    basket's last statement); or a refusal naming every line that cannot be sold."""
+    rows = [basket.products.get(item_key(ln)) for ln in lines]
+    sellable = [
+        row if row is not None and row[4] and row[3] >= line["quantity"] else None
         for row, line in zip(rows, lines, strict=True)
+    ]
+    named_twice = len({row[0] for row in rows if row is not None}) < len(lines)  # by SKU and by id
+    if named_twice or any(row is None for row in sellable):
+        _explain_refusal(session, basket, lines, sellable)
+    return [
+        {"product_id": pid, "sku": sku, "name": name, "unit": unit, "quantity": line["quantity"], "unit_price": price}
+        for (pid, sku, price, _stock, _active, name, unit), line in zip(sellable, lines, strict=True)
     ]
 
 
 def _explain_refusal(session: Session, basket: Basket, lines: list[dict], rows: list) -> None:
-    """Why some lines were not taken (every failing line at once, and the coins if short)."""
+    """Why some lines cannot be sold (every failing line at once, and the coins if short)."""
     resolved = resolve_products(session, basket.supermarket_id, lines)
     problems, total = [], 0
     for index, ((product, found), line, row) in enumerate(zip(resolved, lines, rows, strict=True)):
@@ -229,6 +262,14 @@ def _explain_refusal(session: Session, basket: Basket, lines: list[dict], rows: 
             problems.append(found)
     wallet_problem = _coins_problem(basket.paid_from, basket.balance, total) if basket.balance < total else None
     _refuse_basket(problems, wallet_problem)
+
+
+def _taken_all(taken: list, sold: list[dict]) -> None:
+    """The stock of every line was taken at the price charged, or the unit of work runs again: a
+    line sold out or repriced since the basket's read, and the next run refuses it or charges the
+    new price (its read sees the change)."""
+    if len(taken) != len(sold):
+        raise ledger.RetryableConflict("the stock or a price changed while the basket was being redeemed")
 
 
 def _pay(session, principal: Principal, basket: Basket, sold: list[dict], idempotency_key: str, note: str,
@@ -296,7 +337,7 @@ def _write_redemption(session, principal, basket: Basket, sold, posted, note, at
         }
         for s in sold
     ]
-    moved = [(s["product_id"], -s["quantity"], s["stock_after"]) for s in sold]
+    wanted = [{"product_id": s["product_id"], "quantity": s["quantity"], "unit_price": s["unit_price"]} for s in sold]
     if basket.new_ids is not None:  # PostgreSQL: one statement, built once, ids drawn ahead
         redemption.id, line_ids = basket.new_ids[0], basket.new_ids[1]
         _as_written(redemption, basket, lines, line_ids)
@@ -304,18 +345,19 @@ def _write_redemption(session, principal, basket: Basket, sold, posted, note, at
         params = {
             **{f"r_{name}": value for name, value in row.items()},
             "r_id": redemption.id,
+            "n": len(sold),
+            **stock.take_params(basket.supermarket_id, wanted),
             **unnest_params(
                 _redemption_lines, LINE_COLUMNS,
                 [{"id": i, "redemption_id": redemption.id, **ln} for i, ln in zip(line_ids, lines, strict=True)],
             ),
-            **stock.movement_params(
-                supermarket_id=basket.supermarket_id, reason="redemption", moved=moved, at=at,
-                redemption_id=redemption.id,
-            ),
             **(answer or {}),
         }
-        session.connection().execute(_basket_write(answer is not None), params)
+        _taken_all(session.connection().execute(_basket_write(answer is not None), params).all(), sold)
         return redemption
+    taken = stock.take(session, basket.supermarket_id, wanted)
+    _taken_all(taken, sold)
+    moved = [(row.id, -row.quantity, row.stock) for row in taken]
     redemption.id = session.execute(insert(_redemptions).values(**row).returning(_redemptions.c.id)).scalar_one()
     line_ids = session.execute(
         insert(_redemption_lines).returning(_redemption_lines.c.id, sort_by_parameter_order=True),
@@ -350,15 +392,27 @@ LINE_COLUMNS = ("id", "redemption_id", "product_id", "sku", "name", "unit", "qua
 
 @functools.cache
 def _basket_write(answered: bool):
-    """The basket, its lines, its stock movements and (``answered``) the stored response in ONE
-    PostgreSQL statement, built once: every value is a bound parameter."""
-    redemption = insert(_redemptions).values({c.key: bindparam(f"r_{c.key}", type_=c.type) for c in _redemptions.c})
-    writes = [
-        redemption.cte("r"),
-        unnest_insert(_redemption_lines, LINE_COLUMNS).cte("l"),
-        stock.movements_insert().cte("m"),
-    ]
-    return (ANSWER if answered else select(literal(1))).add_cte(*writes)
+    """ONE PostgreSQL statement, built once (every value a bound parameter): the stock taken
+    (``stock.taking``: products locked in ascending id, each line only if still sellable at its
+    price) and, only if every line was taken, the basket, its lines, its stock movements and
+    (``answered``) the stored response. Returns the rows taken; fewer than ``n`` wrote nothing."""
+    taken = stock.taking().cte("taken")
+    every_line = select(func.count()).select_from(taken).scalar_subquery() == bindparam("n")
+    columns = [c.key for c in _redemptions.c]
+    redemption = insert(_redemptions).from_select(
+        columns, select(*[bindparam(f"r_{name}", type_=_redemptions.c[name].type) for name in columns]).where(every_line)
+    )
+    lines = insert(_redemption_lines).from_select(
+        list(LINE_COLUMNS), unnest_select(_redemption_lines, LINE_COLUMNS).where(every_line)
+    )
+    movements = stock.movements_of(
+        taken, reason="redemption", sign=-1, where=every_line, supermarket_id=bindparam("r_supermarket_id"),
+        redemption_id=bindparam("r_id"), created_at=bindparam("r_created_at"),
+    )
+    writes = [redemption.cte("r"), lines.cte("l"), movements.cte("m")]
+    if answered:
+        writes.append(ANSWER.where(every_line).cte("a"))
+    return select(taken.c.id, taken.c.stock).add_cte(*writes)
 
 
 def _stock_problem(index: int, line: dict, product: Product) -> dict | None:

@@ -1,7 +1,7 @@
 """Goods brought back (退货): a whole basket (a ledger reversal) or some of its lines.
 
 Lock order as in ``counter``: redemption lines (their refunded quantity, by a conditional UPDATE
-that can never pass the sold quantity) → products in ascending id → ledger accounts.
+that can never pass the sold quantity) → ledger accounts → products in ascending id.
 """
 
 from __future__ import annotations
@@ -61,11 +61,11 @@ def refund_redemption(
     _mark_refunded(session, wanted)
     refunded = [(current[i], wanted[i]) for i in sorted(wanted)]
     at = at or utcnow()
+    posted = _pay_back(session, principal, redemption, refunded, reason, idempotency_key, untouched)
     moved = [
         (line.product_id, quantity, stock.put(session, line.product_id, quantity))
         for line, quantity in sorted(refunded, key=lambda r: r[0].product_id)
     ]
-    posted = _pay_back(session, principal, redemption, refunded, reason, idempotency_key, untouched)
     refund = Refund(
         redemption_id=redemption.id,
         supermarket_id=redemption.supermarket_id,

@@ -70,26 +70,21 @@ def reserve(
     if problems:
         raise Invalid("some lines cannot be reserved", code="reservation_refused", lines=problems)
     products: list[Product] = [product for product, _ in resolved]
+    _refuse_unsold(products, lines, [product.id for product, line in zip(products, lines, strict=True)
+                                     if product.active and product.stock >= line["quantity"]])
     reservation = Reservation(
         code=new_code(), community_id=member.community_id, supermarket_id=supermarket.id, member_id=member.id,
         status=ReservationStatus.HELD.value, total=0, deadline=now + dt.timedelta(days=hold_days), created_at=now,
     )
     session.add(reservation)
     session.flush()
-    wanted = [{"product_id": product.id, "quantity": line["quantity"]} for product, line in zip(products, lines, strict=True)]
-    rows = {row.id: row for row in stock.take(session, supermarket.id, wanted)}  # one UPDATE, id order
-    refused = [
-        problem(index, line, "out_of_stock", "not enough in stock or not on sale", product, available=product.stock)
-        for index, (product, line) in enumerate(zip(products, lines, strict=True)) if product.id not in rows
-    ]
-    if refused:
-        raise Conflict("some lines cannot be reserved", code="reservation_refused", lines=refused)
-    taken = [(i, rows[product.id]) for i, product in enumerate(products)]
-    total = sum(row.price * lines[i]["quantity"] for i, row in taken)
+    # Coins first, then stock (the lock order of ``market.counter``): the prices read here are the
+    # ones charged, and the stock is taken only while the products still have them.
+    total = sum(product.price * line["quantity"] for product, line in zip(products, lines, strict=True))
     session.add_all(
-        ReservationLine(reservation_id=reservation.id, product_id=products[i].id, name=row.name,
-                        quantity=lines[i]["quantity"], unit_price=row.price)
-        for i, row in taken
+        ReservationLine(reservation_id=reservation.id, product_id=product.id, name=product.name,
+                        quantity=line["quantity"], unit_price=product.price)
+        for product, line in zip(products, lines, strict=True)
     )
     wallet, hold = member_wallet(session, member, Unit.COIN), hold_account(session, member)
     posted = ledger.post(
@@ -103,12 +98,26 @@ def reserve(
                  "reservation_id": reservation.id},
     )
     reservation.total, reservation.hold_transaction_id = total, posted.transaction_id
+    wanted = [{"product_id": product.id, "quantity": line["quantity"], "unit_price": product.price}
+              for product, line in zip(products, lines, strict=True)]
+    taken = stock.take(session, supermarket.id, wanted)  # one UPDATE, id order
+    _refuse_unsold(products, lines, [row.id for row in taken])
     stock.record_movements(
         session, supermarket_id=supermarket.id, reason="reservation", at=now,
-        moved=[(products[i].id, -lines[i]["quantity"], row.stock) for i, row in taken],
+        moved=[(row.id, -row.quantity, row.stock) for row in taken],
     )
     session.flush()
     return reservation
+
+
+def _refuse_unsold(products: list[Product], lines: list[dict], sellable: list[int]) -> None:
+    """Refuse the reservation (409) naming every line whose product is not in ``sellable``."""
+    refused = [
+        problem(index, line, "out_of_stock", "not enough in stock or not on sale", product, available=product.stock)
+        for index, (product, line) in enumerate(zip(products, lines, strict=True)) if product.id not in sellable
+    ]
+    if refused:
+        raise Conflict("some lines cannot be reserved", code="reservation_refused", lines=refused)
 
 
 def _release(session: Session, reservation: Reservation, status: ReservationStatus, now: dt.datetime) -> None:

@@ -212,3 +212,43 @@ def test_the_same_basket_sent_by_many_threads_with_one_key_posts_once(pg_app, pg
     assert len({b["id"] for _, b in results}) == 1
     assert shop.world.balance(shop.member) == 84 and shop.stock("EGG") == 48
     _sound(shop)
+
+
+def test_baskets_refunds_and_reservations_of_one_resident_at_once_never_deadlock(pg_app, pg_shop, monkeypatch):
+    """One lock order on every path (ledger accounts, then products): the same resident's baskets,
+    refunds and reservations of the same products at the same moment never wait on each other in a
+    circle. A deadlock would be retried out of sight by the unit of work; here every retry's cause
+    is recorded and none may be a deadlock (40P01)."""
+    shop = pg_shop
+    shop.add_product("HOT", 2, 1000)
+    shop.add_product("TEA", 3, 1000)
+    shop.world.credit(shop.member, 10_000)
+    earlier = [shop.basket(("HOT", 2), ("TEA", 1)).json for _ in range(6)]
+    resident = shop.world.resident(shop.member)
+    causes = []
+    retryable = ledger.db.is_retryable
+    monkeypatch.setattr(ledger.db, "is_retryable", lambda exc: causes.append(ledger.db.sqlstate(exc)) or retryable(exc))
+    calls = (
+        [(shop.cashier, "/api/v1/redemptions",
+          {"member_id": shop.member.id, "lines": [{"sku": "TEA", "quantity": 1}, {"sku": "HOT", "quantity": 1}]})
+         for _ in range(8)]
+        + [(shop.cashier, f"/api/v1/redemptions/{basket['id']}/refund", {"reason": "退货"}) for basket in earlier]
+        + [(resident, "/api/v1/reservations",
+            {"supermarket_id": shop.supermarket.id, "lines": [{"sku": "HOT", "quantity": 1}, {"sku": "TEA", "quantity": 2}]})
+           for _ in range(6)]
+    )
+    barrier = threading.Barrier(len(calls))
+
+    def send(call):
+        caller, path, body = call
+        client = Caller(pg_app.test_client(), caller.token, caller.id)
+        barrier.wait()
+        return client.post(path, body).status_code
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        statuses = list(pool.map(send, calls))
+    assert statuses == [201] * len(calls), statuses
+    assert "40P01" not in causes, causes
+    assert shop.stock("HOT") == 1000 - 6 * 2 - 8 - 6 + 6 * 2
+    assert shop.stock("TEA") == 1000 - 6 - 8 - 12 + 6
+    _sound(shop)
