@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 import ledger
 from service import create_app
@@ -252,3 +252,31 @@ def test_baskets_refunds_and_reservations_of_one_resident_at_once_never_deadlock
     assert shop.stock("HOT") == 1000 - 6 * 2 - 8 - 6 + 6 * 2
     assert shop.stock("TEA") == 1000 - 6 - 8 - 12 + 6
     _sound(shop)
+
+
+def test_a_basket_is_four_statements_and_locks_its_products_only_in_the_last(pg_app, pg_shop):
+    """After sign-in: the idempotency claim, one read, the posting, and one statement that takes the
+    stock and writes the basket. Products, the rows every basket of a supermarket shares, are locked
+    by that last statement only, so a basket holds them for one statement and the COMMIT."""
+    shop = pg_shop
+    shop.add_product("SOAP", 5, 100)
+    shop.add_product("RICE5", 40, 100)
+    shop.world.credit(shop.member, 500)
+    assert shop.basket(("SOAP", 1)).status_code == 201  # accounts' shapes are cached from here on
+    engine = pg_app.extensions["greencoin_db"][0]
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = shop.basket(("SOAP", 2), ("RICE5", 1))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201, response.json
+    signed_in = [s for s in statements if "api_tokens" not in s]
+    assert len(signed_in) == 4, signed_in
+    assert [i for i, s in enumerate(signed_in) if "UPDATE products" in s] == [3]
+    assert shop.stock("SOAP") == 97 and shop.stock("RICE5") == 99
+    assert response.json["balance_after"] == 500 - 5 - 10 - 40
