@@ -144,10 +144,20 @@ def floor(url: str) -> dict:
             "seconds": round(group_by + sha, 2)}
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS. Linux keeps ``ru_maxrss`` across exec, so a spawned child would
+    report its parent's peak (the generator's city); the address space's high-water mark is its own."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(fn, args, pipe) -> None:
     started = time.perf_counter()
     result = fn(*args)
-    pipe.send((result, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    pipe.send((result, time.perf_counter() - started, _peak_rss_mb()))
 
 
 def _in_child(fn, *args):

@@ -181,6 +181,10 @@ class History:
         self.next_id = first_id
         self.balances: dict[int, list[int]] = {}  # tracked account -> [balance, version]
         self.moved: set[int] = set()  # tracked accounts moved since the last write
+        self._shared: dict[tuple, dict] = {}
+        # System accounts (issuance, tills) keep no stored balance.
+        self._untracked = {a for units in city.issuance.values() for a in units.values()} | {
+            a for tills in city.tills.values() for a in tills}
         self.transactions: list[tuple] = []
         self.entries: list[tuple] = []
         self.reversible: list[tuple[int, str, int, list[tuple[int, str, int]]]] = []
@@ -209,12 +213,13 @@ class History:
         self.entry_count += len(lines)
         return tx_id
 
-    @property
-    def _untracked(self) -> set[int]:
-        if not hasattr(self, "_system"):
-            self._system = {a for units in self.city.issuance.values() for a in units.values()} | {
-                a for tills in self.city.tills.values() for a in tills}
-        return self._system
+    def _details(self, shape: tuple, make: Callable[[], dict]) -> dict:
+        """One details object per distinct content, shared (never mutated): the loader makes each
+        one's canonical text once per chunk instead of once per transaction."""
+        details = self._shared.get(shape)
+        if details is None:
+            details = self._shared[shape] = make()
+        return details
 
     def _balance(self, account_id: int) -> int:
         state = self.balances.get(account_id)
@@ -241,14 +246,16 @@ class History:
                         (issuance["COIN"], "COIN", -coins)],
                        key=f"city:service-record:{n}:approve", memo=f"志愿服务 {activity}", actor=city.admin_id,
                        location=f"station:{station}",
-                       details={"description": f"{activity} · 志愿服务站", "minutes": minutes, "coins": coins,
-                                "coins_per_hour": COINS_PER_HOUR})
+                       details=self._details(("hours", activity, minutes), lambda: {
+                           "description": f"{activity} · 志愿服务站", "minutes": minutes, "coins": coins,
+                           "coins_per_hour": COINS_PER_HOUR}))
         elif roll < 0.65:
             points = rng.choice((5, 10, 20, 30))
             lines = [(coin, "COIN", points), (issuance["COIN"], "COIN", -points)]
             tx = self._post("conduct_award", community, lines, key=f"city:conduct-award:{n}:credit", memo="邻里互助",
                             actor=city.admin_id,
-                            details={"description": "加分 邻里关系 (NB01)", "indicator_code": "NB01", "points": points})
+                            details=self._details(("award", points), lambda: {
+                                "description": "加分 邻里关系 (NB01)", "indicator_code": "NB01", "points": points}))
             self.reversible.append((tx, "conduct_award", community, lines))
         elif roll < 0.90:
             _sku, product, _unit, price, _stock = rng.choice(CATALOGUE)
@@ -260,8 +267,9 @@ class History:
             lines = [(coin, "COIN", -total), (till, "COIN", total)]
             tx = self._post("redemption", community, lines, key=f"city:redemption:{n}", actor=city.admin_id,
                             location=f"supermarket:{till}",
-                            details={"description": f"爱心超市 {product}×{quantity}",
-                                     "lines": [{"name": product, "quantity": quantity, "unit_price": price}]})
+                            details=self._details(("basket", product, quantity), lambda: {
+                                "description": f"爱心超市 {product}×{quantity}",
+                                "lines": [{"name": product, "quantity": quantity, "unit_price": price}]}))
             self.reversible.append((tx, "redemption", community, lines))
         elif self.reversible and roll < 0.95:
             tx, kind, community, lines = self.reversible.pop(rng.randrange(len(self.reversible)))
@@ -269,11 +277,13 @@ class History:
                 return self.step(0)
             self._post(f"{kind}.reversal", community, [(a, u, -m) for a, u, m in lines], key=f"city:reverse:{tx}",
                        memo="退货 whole refund" if kind == "redemption" else "核实后撤销", reverses=tx,
-                       actor=city.admin_id, details={"reason": "顾客退货" if kind == "redemption" else "重复申报"})
+                       actor=city.admin_id, details=self._details(("reversal", kind), lambda: {
+                           "reason": "顾客退货" if kind == "redemption" else "重复申报"}))
         else:
             amount = rng.randint(1, 50)
             self._post("adjustment", community, [(coin, "COIN", amount), (issuance["COIN"], "COIN", -amount)],
-                       key=f"city:adjustment:{n}", memo="迁移更正", actor=city.admin_id, details={"reason": "迁移更正"})
+                       key=f"city:adjustment:{n}", memo="迁移更正", actor=city.admin_id,
+                       details=self._details(("adjustment",), lambda: {"reason": "迁移更正"}))
         return None
 
     def take(self) -> tuple[list[tuple], list[tuple]]:
