@@ -63,10 +63,10 @@ class CitySize:
     supermarkets: int = 1  # per community
 
 
-# city: SPEC's prefecture city, ~2.2 M residents and ~20 M entries a year; town: the bench's default.
+# town: the bench's default; city: SPEC's prefecture city, ~2.2 M residents and ~20 M entries a year.
 SIZES = {
-    "city": CitySize(communities=300, residents=7_334, entries=20_000_000, stations=8, supermarkets=4),
     "town": CitySize(communities=20, residents=1_000, entries=1_000_000),
+    "city": CitySize(communities=300, residents=7_334, entries=20_000_000, stations=8, supermarkets=4),
 }
 
 
