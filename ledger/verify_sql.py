@@ -218,12 +218,13 @@ def full_check(session: Session, *, late_before, workers: int = WORKERS) -> Iter
 
     ranges = _ranges(session, workers * RANGES_PER_WORKER)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
-        # The long passes first, so the short ones fill the gaps at the end.
+        # The Merkle pass hashes in this process while the database works on the others: it starts
+        # first. Then the long passes, so the short ones fill the gaps at the end.
+        blocks = pool.submit(on_snapshot, _merkle_blocks)
         transaction_passes: list[Future] = [
             pool.submit(on_snapshot, _transaction_pass, lo, hi, late_before) for lo, hi in ranges
         ]
         accounts = pool.submit(on_snapshot, _account_pass)
-        blocks = pool.submit(on_snapshot, _merkle_blocks)
         links = pool.submit(on_snapshot, _link_pass)
         checkpoints = pool.submit(on_snapshot, _checkpoints)
 

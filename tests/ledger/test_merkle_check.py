@@ -140,20 +140,27 @@ def test_an_incremental_run_recomputes_the_blocks_past_its_watermark(session_fac
                      ("merkle_block_hash", "merkle_block:5")}
 
 
-def test_the_check_reads_the_leaves_in_chunks(session_factory, blocks, monkeypatch):
+def test_the_leaves_are_read_in_chunks(session_factory, blocks, monkeypatch):
     fetched = []
     leaves = merkle._leaf_chunk
 
-    def spy(session, after_seq, upto_seq, limit):
-        rows = leaves(session, after_seq, upto_seq, limit)
+    def spy(session, after_seq, upto_seq):
+        rows = leaves(session, after_seq, upto_seq)
         fetched.append(len(rows))
         return rows
 
-    monkeypatch.setattr(merkle, "LEAF_CHUNK", 4)
+    monkeypatch.setattr(merkle, "LEAF_CHUNK", 2)
     monkeypatch.setattr(merkle, "_leaf_chunk", spy)
     with session_factory() as session:
         assert verify.merkle_blocks_valid(session) == []
-    assert sum(fetched) == TRANSACTIONS and max(fetched) == 4
+    assert sum(fetched) == TRANSACTIONS and max(fetched) == 2
+
+
+def test_a_content_hash_that_is_not_hex_is_found_not_raised(session_factory, blocks, tamper):
+    with session_factory() as session:
+        victim = session.scalar(select(ChainLink.transaction_id).where(ChainLink.seq == 12))  # block 3
+    tamper("UPDATE ledger_transactions SET content_hash = :h WHERE id = :id", h="zz" * 32, id=victim)
+    assert _merkle_findings(_check(session_factory)) == {("merkle_root", "merkle_block:3")}
 
 
 @pytest.mark.parametrize("size", [*range(1, 40), 64, 65, 100, 257])
