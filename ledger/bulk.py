@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -433,10 +434,11 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
     if head is not None:
         links = _links(head, hashed)
         if connection.dialect.name == "postgresql":
-            with (connection.connection.driver_connection.cursor() as cursor,
-                  cursor.copy(f"COPY ledger_chain_links ({', '.join(_LINK_COLUMNS)}) FROM STDIN") as copy):
-                for row in links:
-                    copy.write_row(row)
+            sealed_at = links[0][4].isoformat() if links else None
+            with connection.connection.driver_connection.cursor() as cursor:
+                _copy_lines(cursor, f"COPY ledger_chain_links ({', '.join(_LINK_COLUMNS)}) FROM STDIN", (
+                    f"{seq}\t{tx}\t{prev}\t{linked}\t{sealed_at}\n" for seq, tx, prev, linked, _at in links
+                ))
         else:
             connection.execute(ChainLink.__table__.insert(), [dict(zip(_LINK_COLUMNS, r, strict=True)) for r in links])
     if session.identity_map:
@@ -456,10 +458,30 @@ def _write_pg(connection, pending: list[_Pending], entries: list[tuple], created
                 if text_ is None:
                     text_ = canonical[id(details)] = chain.canonical_json(details)
                 copy.write_row((*row[:7], text_, *row[8:]))
-        with cursor.copy(f"COPY ledger_bulk_entries (n, {', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
-            for n, row in enumerate(entries):
-                copy.write_row((n, *row))
+        units = {unit: _copy_text(unit) for unit in {entry[2] for entry in entries}}
+        _copy_lines(cursor, f"COPY ledger_bulk_entries (n, {', '.join(_ENTRY_COLUMNS)}) FROM STDIN", (
+            f"{n}\t{tx}\t{account}\t{units[unit]}\t{amount}\t{_NULL if balance is None else balance}\t"
+            f"{_NULL if version is None else version}\n"
+            for n, (tx, account, unit, amount, balance, version) in enumerate(entries)
+        ))
         hashed = sorted(cursor.execute(_INSERT_TRANSACTIONS_PG).fetchall())
         cursor.execute(_INSERT_ENTRIES_PG)
         cursor.execute(_MOVE_BALANCES_PG)
     return hashed
+
+
+# COPY's text format, written by hand for rows of integers and hex digests: psycopg's write_row
+# adapts value by value, and these rows are most of a batch (two entries and a link per posting).
+_NULL = "\\N"
+_COPY_CHUNK = 5000  # lines per write
+
+
+def _copy_text(value: str) -> str:
+    """``value`` as a field of COPY's text format."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_lines(cursor, statement: str, lines: Iterator[str]) -> None:
+    with cursor.copy(statement) as copy:
+        while chunk := "".join(islice(lines, _COPY_CHUNK)):
+            copy.write(chunk)

@@ -110,8 +110,12 @@ def test_seal_links_the_batch_after_what_was_waiting_and_the_chain_verifies(sess
     waiting = award(session_factory, book, book.wallets[0], 1)  # committed, not sealed yet
     results = _post(session_factory, [[_award(book, w, 3)] for w in book.wallets], seal=True)
     with session_factory() as session:
-        links = session.execute(select(ChainLink.transaction_id).order_by(ChainLink.seq)).scalars().all()
-    assert links[-5:] == [waiting.transaction_id, *(r[0].transaction_id for r in results)]
+        links = session.execute(select(ChainLink.transaction_id, ChainLink.sealed_at).order_by(ChainLink.seq)).all()
+        issued = session.execute(select(Entry.balance_after, Entry.account_version).where(
+            Entry.transaction_id == results[0][0].transaction_id, Entry.account_id == book.issuance)).one()
+    assert [tx for tx, _ in links[-5:]] == [waiting.transaction_id, *(r[0].transaction_id for r in results)]
+    assert all(abs(at - ledger.utcnow()) < dt.timedelta(minutes=5) for _, at in links[-4:])
+    assert tuple(issued) == (None, None)  # an untracked account's entry has no balance or version
     assert unsound(session_factory) == {}
 
 
