@@ -451,13 +451,31 @@ def _write_pg(connection, pending: list[_Pending], entries: list[tuple], created
     canonical: dict[int, str] = {}  # details text per details object: an import shares a few
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.execute(_STAGE_PG)
-        with cursor.copy(f"COPY ledger_bulk_transactions ({', '.join(_STAGED_TX_COLUMNS)}) FROM STDIN") as copy:
-            for row in _transaction_rows(pending, created_at):
-                details = row[7]
-                text_ = canonical.get(id(details))
-                if text_ is None:
-                    text_ = canonical[id(details)] = chain.canonical_json(details)
-                copy.write_row((*row[:7], text_, *row[8:]))
+        texts: dict = {}  # kinds, memos, locations: a batch repeats a few
+
+        def field(value) -> str:
+            if value is None:
+                return _NULL
+            if isinstance(value, int):
+                return str(int(value))
+            found = texts.get(value)
+            if found is None:
+                found = texts[value] = _copy_text(value)
+            return found
+
+        def details_text(details) -> str:
+            found = canonical.get(id(details))
+            if found is None:
+                found = canonical[id(details)] = _copy_text(chain.canonical_json(details))
+            return found
+
+        at = created_at.isoformat()
+        _copy_lines(cursor, f"COPY ledger_bulk_transactions ({', '.join(_STAGED_TX_COLUMNS)}) FROM STDIN", (
+            f"{tx_id}\t{_copy_text(key)}\t{field(kind)}\t{field(community)}\t{field(memo)}\t{field(actor)}\t"
+            f"{field(location)}\t{details_text(details)}\t{_NULL}\t{field(related)}\t{at}\n"
+            for tx_id, key, kind, community, memo, actor, location, details, _reverses, related, _at
+            in _transaction_rows(pending, created_at)
+        ))
         units = {unit: _copy_text(unit) for unit in {entry[2] for entry in entries}}
         _copy_lines(cursor, f"COPY ledger_bulk_entries (n, {', '.join(_ENTRY_COLUMNS)}) FROM STDIN", (
             f"{n}\t{tx}\t{account}\t{units[unit]}\t{amount}\t{_NULL if balance is None else balance}\t"
