@@ -26,9 +26,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, Engine, bindparam, select, text, update
+from sqlalchemy import JSON, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -45,6 +44,7 @@ from .errors import (
     UnknownAccount,
 )
 from .models import Account, Entry, Transaction, UTCDateTime, utcnow
+from .shapes import AccountShape, _shapes, account_shapes, remember_shapes  # noqa: F401 (re-exported)
 
 MAX_AMOUNT = 10**12  # far above any real balance, far below BIGINT overflow when summed
 MAX_KEY_LENGTH = 200
@@ -64,48 +64,6 @@ class Posted:
     replayed: bool
     # Balance after this posting of every tracked account it touched (empty on replay).
     balances: dict[int, int]
-
-
-@dataclass(frozen=True)
-class AccountShape:
-    """The immutable attributes of an account, cached per process (they never change)."""
-
-    id: int
-    unit: str
-    community_id: int
-    allow_negative: bool
-    track_balance: bool
-
-
-# Per engine: account id -> shape. Safe because the shape never changes and account ids are never
-# reused (AUTOINCREMENT on SQLite, sequences on PostgreSQL), even after a rolled-back insert.
-_shapes: WeakKeyDictionary[Engine, dict[int, AccountShape]] = WeakKeyDictionary()
-_MAX_CACHED = 500_000
-
-
-def remember_shapes(session: Session, shapes: Sequence[AccountShape]) -> None:
-    """Cache account shapes a caller has just read anyway (saves ``post`` its look-up)."""
-    cache = _shapes.setdefault(session.get_bind(), {})
-    if len(cache) < _MAX_CACHED:
-        cache.update((shape.id, shape) for shape in shapes)
-
-
-def _account_shapes(session: Session, ids: Sequence[int]) -> dict[int, AccountShape]:
-    cache = _shapes.setdefault(session.get_bind(), {})
-    found = {i: cache[i] for i in ids if i in cache}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        rows = session.execute(
-            select(
-                Account.id, Account.unit, Account.community_id, Account.allow_negative, Account.track_balance
-            ).where(Account.id.in_(missing))
-        ).all()
-        for row in rows:
-            shape = AccountShape(*row)
-            found[shape.id] = shape
-            if len(cache) < _MAX_CACHED:
-                cache[shape.id] = shape
-    return found
 
 
 # Statements built once: building and cache-keying ORM statements per posting cost more Python
@@ -255,7 +213,7 @@ def post(
         related_id=related_id,
     )
 
-    shapes = _account_shapes(session, [ln.account_id for ln in lines])
+    shapes = account_shapes(session, [ln.account_id for ln in lines])
     sums: dict[str, int] = defaultdict(int)
     for line in lines:
         shape = shapes.get(line.account_id)

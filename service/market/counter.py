@@ -29,7 +29,7 @@ import ledger
 from ledger import AccountType, Transaction, Unit
 from ledger.accounts import account_code
 from ledger.models import utcnow
-from ledger.posting import AccountShape, remember_shapes
+from ledger.shapes import AccountShape, remember_shapes
 
 from ..auth.access import Principal
 from ..community.models import Supermarket
