@@ -5,10 +5,10 @@ its community, no tracked account below zero, an idempotency key that replays th
 refuses another, the same request and content hashes. The checks run in Python over the whole
 batch (one read of the keys already used, one locked read of the tracked balances in id order);
 the writes are set-based: transaction ids drawn from their sequence; on PostgreSQL transactions
-and entries COPYed into temporary tables and written from there, the content hashes made by the
-database (``chain_sql.CONTENT_HASH``); on SQLite by ``executemany``, hashed in Python; stored balances
-moved by one statement. With
-``seal=True`` the batch is also linked into the hash chain before it commits, as the sealer would
+and entries COPYed into temporary tables and written from there, the request and content hashes
+made by the database (``chain_sql.REQUEST_HASH``, ``chain_sql.CONTENT_HASH``; Python hashes a request
+only to compare it with a key's earlier payload); on SQLite by ``executemany``, hashed in Python; stored
+balances moved by one statement. With ``seal=True`` the batch is also linked into the hash chain before it commits, as the sealer would
 link it (``chain.seal``'s lock, after whatever committed transactions still wait), so a migration
 of millions of postings leaves no backlog for the sealer.
 
@@ -320,7 +320,7 @@ _MOVE_BALANCE = text(
 )
 
 # PostgreSQL: the batch is COPYed into temporary tables (no WAL), and written from there with the
-# content hashes made by the database in chain_sql's canonical form, so Python hashes nothing but
+# request and content hashes made by the database in chain_sql's canonical forms, so Python hashes nothing but
 # the chain links. Dropped at commit; recreated by a second batch in the same transaction.
 _STAGE_PG = """
 DROP TABLE IF EXISTS pg_temp.ledger_bulk_transactions, pg_temp.ledger_bulk_entries;
