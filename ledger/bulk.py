@@ -28,17 +28,9 @@ from sqlalchemy.orm import Session
 from . import chain, chain_sql
 from .errors import IdempotencyConflict, InsufficientBalance, InvalidPosting, LedgerError, UnknownAccount
 from .models import ChainLink, Entry, Transaction, utcnow
-from .posting import (
-    AccountShape,
-    Line,
-    Posted,
-    _posting_time,
-    _sync_loaded_account,
-    _validate,
-    remember_shapes,
-    request_hash,
-)
-from .posting import _shapes as _shape_cache
+from .posting import Line, Posted, _posting_time, _sync_loaded_account, _validate, request_hash
+from .shapes import AccountShape, remember_shapes
+from .shapes import _shapes as _shape_cache
 
 LOOKUP_CHUNK = 5000  # keys or ids per IN list (SQLite's parameter limit)
 SEAL_LIMIT = 20_000
