@@ -44,7 +44,7 @@ from .errors import (
     UnknownAccount,
 )
 from .models import Account, Entry, Transaction, UTCDateTime, utcnow
-from .shapes import AccountShape, _shapes, account_shapes, remember_shapes  # noqa: F401 (re-exported)
+from .shapes import AccountShape, account_shapes
 
 MAX_AMOUNT = 10**12  # far above any real balance, far below BIGINT overflow when summed
 MAX_KEY_LENGTH = 200
