@@ -4,18 +4,18 @@ is found, on SQLite and PostgreSQL; a sound book passes."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select
 
 import ledger
-from ledger import chain, merkle, verify
-from ledger.db import APPEND_ONLY_TABLES, drop_append_only_ddl
-from ledger.models import ChainLink, Entry, Transaction
+from ledger import merkle, verify
+from ledger.models import ChainLink
 from ledger.verify import verify_all
 
+from . import tampering
 from .conftest import award, open_book
 
 TRANSACTIONS = 23
@@ -45,20 +45,7 @@ def blocks(session_factory):
 
 @pytest.fixture
 def tamper(database_url):
-    """Run SQL straight against the database, past the append-only triggers (as an attacker would)."""
-
-    def run(sql: str, **params) -> None:
-        engine = ledger.make_engine(database_url, poolclass=NullPool)
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SET LOCAL session_replication_role = replica"))
-            else:
-                for statement in drop_append_only_ddl("sqlite", (*APPEND_ONLY_TABLES, "ledger_merkle_blocks")):
-                    connection.execute(text(statement))
-            connection.execute(text(sql), params)
-        engine.dispose()
-
-    return run
+    return functools.partial(tampering.tamper, database_url)
 
 
 def _check(session_factory, **kwargs):
@@ -75,26 +62,8 @@ def test_a_sound_book_with_blocks_passes(session_factory, blocks):
 def test_a_leaf_rewritten_with_the_chain_relinked_over_it_is_found(session_factory, blocks, tamper):
     """The attacker edits a sealed transaction (block 2), stores its new content hash and re-links
     every later chain link: the chain is consistent again, the block's stored root is not."""
-    memo = "奖励 (改过)"
     with session_factory() as session:
-        links = session.execute(select(ChainLink.seq, ChainLink.transaction_id, ChainLink.chain_hash)
-                                .order_by(ChainLink.seq)).all()
-        victim = links[BLOCK + 1]  # seq 7, in block 2
-        content = dict(session.execute(select(Transaction.id, Transaction.content_hash)).all())
-        tx = session.get(Transaction, victim.transaction_id)
-        entries = session.scalars(select(Entry).where(Entry.transaction_id == tx.id)).all()
-        session.expunge_all()
-        tx.memo = memo
-        new_hash = hashlib.sha256(merkle.canonical_text(tx, entries).encode()).hexdigest()
-    content[victim.transaction_id] = new_hash
-    tamper("UPDATE ledger_transactions SET memo = :m, content_hash = :h WHERE id = :id",
-           m=memo, h=new_hash, id=victim.transaction_id)
-    prev = links[victim.seq - 2].chain_hash
-    for link in links[victim.seq - 1:]:
-        relinked = chain.link_hash(prev, content[link.transaction_id])
-        tamper("UPDATE ledger_chain_links SET prev_hash = :p, chain_hash = :c WHERE seq = :s",
-               p=prev, c=relinked, s=link.seq)
-        prev = relinked
+        tampering.rewrite_and_relink(session, tamper, BLOCK + 2, "奖励 (改过)")  # seq 7, in block 2
     found = _check(session_factory)
     assert [d for d in found if not d.check.startswith("merkle")] == []  # the chain alone is fooled
     assert _merkle_findings(found) == {("merkle_root", "merkle_block:2")}

@@ -4,35 +4,17 @@ land on different server connections."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import psycopg
 import pytest
 from sqlalchemy import func, select
 
 import ledger
 from service.market.models import Redemption
-from tests.factories import Caller
 from tests.service.market.conftest import Shop
+from tests.service.market.test_concurrency import _race
 
 pytestmark = pytest.mark.postgres
 THREADS = 20
-
-
-def _race(app, caller: Caller, requests: list[tuple[str, dict, str]]):
-    """Send every (path, body, key) at once, one test client per thread; return the responses."""
-    barrier = threading.Barrier(len(requests))
-
-    def send(request):
-        path, body, key = request
-        client = Caller(app.test_client(), caller.token, caller.id)
-        barrier.wait()
-        response = client.post(path, body, key=key)
-        return response.status_code, response.get_json()
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(send, requests))
 
 
 def _sound(shop: Shop) -> None:

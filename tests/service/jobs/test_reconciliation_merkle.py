@@ -4,18 +4,16 @@ check, on SQLite (the checks one by one) and PostgreSQL (the three passes and th
 
 from __future__ import annotations
 
-import hashlib
+import functools
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select
 
 import ledger
-from ledger import chain, merkle
-from ledger.db import APPEND_ONLY_TABLES, drop_append_only_ddl
-from ledger.models import ChainLink, Entry, Transaction
+from ledger import merkle
 from service.extensions import db
 from service.jobs import reconciliation
+from tests.ledger import tampering
 
 LINKS_PER_BLOCK = 3
 
@@ -23,19 +21,7 @@ LINKS_PER_BLOCK = 3
 @pytest.fixture
 def tamper(database_url):
     """SQL straight against the database, past the append-only triggers (the Merkle blocks' too)."""
-
-    def run(sql: str, **params) -> None:
-        engine = ledger.make_engine(database_url, poolclass=NullPool)
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SET LOCAL session_replication_role = replica"))
-            else:
-                for statement in drop_append_only_ddl("sqlite", (*APPEND_ONLY_TABLES, "ledger_merkle_blocks")):
-                    connection.execute(text(statement))
-            connection.execute(text(sql), params)
-        engine.dispose()
-
-    return run
+    return functools.partial(tampering.tamper, database_url)
 
 
 @pytest.fixture
@@ -86,24 +72,7 @@ def test_a_changed_stored_root_fails_full_and_incremental_runs(app, blocked_book
 
 def test_a_rewritten_transaction_with_the_chain_relinked_fails_on_its_block_root(app, blocked_book, tamper):
     with app.app_context():
-        session = db.session
-        links = session.execute(select(ChainLink.seq, ChainLink.transaction_id, ChainLink.chain_hash)
-                                .order_by(ChainLink.seq)).all()
-        victim = links[LINKS_PER_BLOCK]  # the first link of block 2
-        content = dict(session.execute(select(Transaction.id, Transaction.content_hash)).all())
-        tx = session.get(Transaction, victim.transaction_id)
-        entries = session.scalars(select(Entry).where(Entry.transaction_id == tx.id)).all()
-        session.expunge_all()
-        tx.memo = "开户余额 (改过)"
-        content[tx.id] = hashlib.sha256(merkle.canonical_text(tx, entries).encode()).hexdigest()
-    tamper("UPDATE ledger_transactions SET memo = :m, content_hash = :h WHERE id = :id",
-           m=tx.memo, h=content[tx.id], id=tx.id)
-    prev = links[victim.seq - 2].chain_hash
-    for link in links[victim.seq - 1:]:
-        relinked = chain.link_hash(prev, content[link.transaction_id])
-        tamper("UPDATE ledger_chain_links SET prev_hash = :p, chain_hash = :c WHERE seq = :s",
-               p=prev, c=relinked, s=link.seq)
-        prev = relinked
+        tampering.rewrite_and_relink(db.session, tamper, LINKS_PER_BLOCK + 1, "开户余额 (改过)")  # block 2
     record = _run(app)
     assert record.status == "failed"
     assert _found(record) == {("merkle_root", "merkle_block:2")}
