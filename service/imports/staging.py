@@ -1,6 +1,8 @@
-"""Staging tables of an import: temporary (the connection's own, gone with it), filled in one go by
-COPY on PostgreSQL and by ``executemany`` on SQLite, so a batch's rows reach the database in one
-round trip and are checked and written from there with set-based SQL."""
+"""Staging tables of an import: temporary, filled in one go by COPY on PostgreSQL and by
+``executemany`` on SQLite, so a batch's rows reach the database in one round trip and are checked and
+written from there with set-based SQL. A batch stages and uses them inside its own transaction; on
+PostgreSQL they are dropped at its COMMIT, so behind PgBouncer in transaction mode none is left on a
+server connection that other clients then get."""
 
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ def stage(session: Session, table: str, columns: Sequence[tuple[str, str]], rows
     postgresql = connection.dialect.name == "postgresql"
     # Qualified, so a permanent table of the same name can never be the one dropped.
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {'pg_temp' if postgresql else 'temp'}.{table}")
-    connection.exec_driver_sql(f"CREATE TEMP TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns)})")
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns)})"
+        + (" ON COMMIT DROP" if postgresql else "")
+    )
     names = ", ".join(c for c, _ in columns)
     if postgresql:
         with connection.connection.driver_connection.cursor() as cursor:

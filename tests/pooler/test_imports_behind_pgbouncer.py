@@ -3,6 +3,7 @@ through PgBouncer in transaction mode: each batch may run on another server conn
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -24,7 +25,7 @@ def _sheet(tmp_path, name: str, header: str, rows: list[str]):
     return str(path)
 
 
-def test_residents_and_opening_balances_import_in_batches_once(pooled_app, shop, tmp_path, monkeypatch):
+def test_residents_and_opening_balances_import_in_batches_once(pooled_app, shop, tmp_path, monkeypatch, pg_database):
     for module in (cli, operations):  # the command commits after every batch
         monkeypatch.setattr(module, "BATCH_ROWS", 4)
     code = shop.community.code
@@ -48,3 +49,8 @@ def test_residents_and_opening_balances_import_in_batches_once(pooled_app, shop,
     engine, factory = pooled_app.extensions["greencoin_db"]
     record = reconciliation.run_reconciliation(factory, engine, mode="full", trigger="manual")
     assert record.status == "passed", [(d.check, d.subject) for d in record.discrepancies]
+    # Staging tables go with each batch's COMMIT: none is left on PgBouncer's server connections,
+    # which other clients get next (read on the database itself, not through the pooler).
+    with psycopg.connect(pg_database.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as direct:
+        left = direct.execute("SELECT relname FROM pg_class WHERE relpersistence = 't' AND relname LIKE 'import_%'")
+        assert left.fetchall() == []
