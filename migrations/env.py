@@ -13,7 +13,10 @@ config = context.config
 
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
-    engine = create_engine(url, poolclass=pool.NullPool)
+    # A migration prepares nothing on the server: behind PgBouncer in transaction mode a prepared
+    # statement would stay on the server connection after this one closes (docs/scaling.md).
+    postgresql = url.startswith("postgresql")
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args={"prepare_threshold": None} if postgresql else {})
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             # A batch table rebuild fails while other tables reference it with foreign keys on.
