@@ -105,11 +105,29 @@ class StreamedRoot:
         self.count = 0
 
     def add(self, content_hash: str) -> None:
-        level, digest = 0, leaf_digest(content_hash)
+        self._push(0, leaf_digest(content_hash), 1)
+
+    def add_many(self, content_hashes: Sequence[str]) -> None:
+        """``add`` each, faster: every run of leaves that makes a whole subtree where the tree is
+        now (2**k leaves while ``count`` is a multiple of 2**k) is hashed a level at a time, by list,
+        and pushed as one node of height k."""
+        start, total = 0, len(content_hashes)
+        while start < total:
+            height = (total - start).bit_length() - 1
+            while self.count % (1 << height):
+                height -= 1
+            level = [hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest()
+                     for h in content_hashes[start:start + (1 << height)]]
+            while len(level) > 1:
+                level = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
+            self._push(height, level[0], 1 << height)
+            start += 1 << height
+
+    def _push(self, level: int, digest: bytes, leaves: int) -> None:
         while self._stack and self._stack[-1][0] == level:
             digest, level = node_digest(self._stack.pop()[1], digest), level + 1
         self._stack.append((level, digest))
-        self.count += 1
+        self.count += leaves
 
     def root(self) -> str:
         if not self._stack:
@@ -170,7 +188,7 @@ def build_blocks(session: Session) -> int:
 
 
 # Links read at a time when a block's root is recomputed, and block headers read at a time.
-LEAF_CHUNK = 10_000
+LEAF_CHUNK = 16_384  # a power of two: every chunk but a block's last is one whole subtree
 HEADER_CHUNK = 1_000
 
 
@@ -195,11 +213,12 @@ def recomputed_root(session: Session, first_seq: int, last_seq: int) -> tuple[st
     the root is None if a link has no transaction or its content hash is not a SHA-256 in hex."""
     streamed, intact, count = StreamedRoot(), True, 0
     for after in range(first_seq - 1, last_seq, LEAF_CHUNK):
-        for content_hash in _leaf_chunk(session, after, min(after + LEAF_CHUNK, last_seq)):
-            count += 1
+        leaves = _leaf_chunk(session, after, min(after + LEAF_CHUNK, last_seq))
+        count += len(leaves)
+        if intact:
             try:
-                streamed.add(content_hash)
-            except (TypeError, ValueError):
+                streamed.add_many(leaves)
+            except (TypeError, ValueError):  # a link without its transaction, or a hash that is not hex
                 intact = False
     return (streamed.root() if intact and streamed.count else None), count
 

@@ -139,3 +139,13 @@ def test_the_streamed_root_is_the_root_of_the_tree(size):
     for h in hashes:
         streamed.add(h)
     assert streamed.count == size and streamed.root() == merkle.merkle_root(hashes)
+
+
+@pytest.mark.parametrize("chunks", [[1], [5], [8], [3, 5], [8, 8, 1], [4, 4, 4], [7, 1, 16, 3], [64, 1, 64, 100]])
+def test_leaves_added_in_runs_give_the_root_of_the_tree(chunks):
+    hashes = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(sum(chunks))]
+    streamed, start = merkle.StreamedRoot(), 0
+    for size in chunks:
+        streamed.add_many(hashes[start:start + size])
+        start += size
+    assert streamed.count == len(hashes) and streamed.root() == merkle.merkle_root(hashes)
