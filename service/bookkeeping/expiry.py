@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 import ledger
 from ledger import AccountType, Unit
+from ledger.bulk import Posting, post_groups
 from ledger.models import Account, Entry, Transaction
 
 from ..community.models import Community
@@ -51,34 +52,41 @@ def next_expiry(month_day: str | None, today: dt.date) -> dt.date | None:
     return this_year if this_year >= today else expiry_date(month_day, today.year + 1)
 
 
-def _credited_since(session: Session, account_id: int, cutoff: dt.datetime) -> int:
-    """Coins credited to a wallet at or after ``cutoff``: newer than the expiring ones.
+def _credited_since(session: Session, account_ids: list[int], cutoff: dt.datetime) -> dict[int, int]:
+    """Coins credited to each wallet at or after ``cutoff``: newer than the expiring ones.
 
     Returns are not new coins: a reversal or a refund (a transaction that reverses or relates to an
     earlier one) gives back coins that were spent, and spending takes the oldest coins first. A
     reversal of a credit made after ``cutoff`` nets that credit out, so an adjustment and its
-    reversal leave the expiring coins as they were.
+    reversal leave the expiring coins as they were. Two grouped queries for all the wallets.
     """
     earlier = aliased(Transaction)
-    credited = session.scalar(
-        select(func.coalesce(func.sum(Entry.amount), 0))
+    credited = session.execute(
+        select(Entry.account_id, func.sum(Entry.amount))
         .join(Transaction, Transaction.id == Entry.transaction_id)
         .where(
-            Entry.account_id == account_id, Entry.amount > 0, Transaction.created_at >= cutoff,
+            Entry.account_id.in_(account_ids), Entry.amount > 0, Transaction.created_at >= cutoff,
             Transaction.reverses_id.is_(None), Transaction.related_id.is_(None),
         )
-    )
-    taken_back = session.scalar(
-        select(func.coalesce(func.sum(-Entry.amount), 0))
+        .group_by(Entry.account_id)
+    ).all()
+    taken_back = dict(session.execute(
+        select(Entry.account_id, func.sum(-Entry.amount))
         .join(Transaction, Transaction.id == Entry.transaction_id)
         .join(earlier, earlier.id == Transaction.reverses_id)
-        .where(Entry.account_id == account_id, Entry.amount < 0, earlier.created_at >= cutoff)
-    )
-    return max(int(credited) - int(taken_back), 0)
+        .where(Entry.account_id.in_(account_ids), Entry.amount < 0, earlier.created_at >= cutoff)
+        .group_by(Entry.account_id)
+    ).all())
+    return {account_id: max(int(amount) - int(taken_back.get(account_id, 0)), 0) for account_id, amount in credited}
+
+
+CHUNK = 2_000  # wallets locked, summed and posted together
 
 
 def expire_coins(session: Session, business_date: dt.date, timezone: str) -> dict:
-    """Post the expiry of every community whose expiry date is ``business_date``."""
+    """Post the expiry of every community whose expiry date is ``business_date``, ``CHUNK`` wallets
+    at a time: locked in id order, their late credits summed in two queries, their expiries posted
+    as one batch (``ledger.bulk.post_groups``); a wallet already expired for this date is skipped."""
     counts = {"communities": 0, "wallets": 0, "coins": 0}
     cutoff = midnight_utc(business_date + dt.timedelta(days=1), timezone)
     for community in session.scalars(select(Community).where(Community.coin_expiry_month_day.is_not(None))):
@@ -86,40 +94,60 @@ def expire_coins(session: Session, business_date: dt.date, timezone: str) -> dic
             continue
         counts["communities"] += 1
         sink = expiry_sink(session, community.id)
-        wallets = session.scalars(
-            select(Account.id)
-            .where(
-                Account.community_id == community.id,
-                Account.unit == Unit.COIN.value,
-                Account.type.in_(WALLET_TYPES),
-                Account.balance > 0,
-            )
-            .order_by(Account.id)
-        ).all()
-        for account_id in wallets:
-            balance = ledger.lock_accounts(session, [account_id]).get(account_id, 0)
-            # Summed under the lock: a credit committed before it is in the balance and counted here.
-            amount = balance - _credited_since(session, account_id, cutoff)
-            if amount <= 0:
-                continue
-            key = f"coin-expiry:{account_id}:{business_date.isoformat()}"
-            if session.scalar(select(Transaction.id).where(Transaction.idempotency_key == key)):
-                continue
-            ledger.post(
-                session,
-                lines=[ledger.Line(account_id, -amount), ledger.Line(sink.id, amount)],
-                idempotency_key=key,
-                kind=KIND,
-                community_id=community.id,
-                memo=f"年度清零 annual coin expiry {business_date.isoformat()}",
-                details={
-                    "description": f"年度清零 coins expired on {business_date.isoformat()}",
-                    "expiry_date": business_date.isoformat(),
-                },
-            )
-            counts["wallets"] += 1
-            counts["coins"] += amount
+        after = 0
+        while wallets := _wallets_with_coins(session, community.id, after):
+            after = wallets[-1]
+            expired = _expire(session, community.id, sink.id, wallets, cutoff, business_date)
+            counts["wallets"] += len(expired)
+            counts["coins"] += sum(expired)
     return counts
+
+
+def _wallets_with_coins(session: Session, community_id: int, after: int) -> list[int]:
+    return session.scalars(
+        select(Account.id)
+        .where(
+            Account.community_id == community_id,
+            Account.unit == Unit.COIN.value,
+            Account.type.in_(WALLET_TYPES),
+            Account.balance > 0,
+            Account.id > after,
+        )
+        .order_by(Account.id)
+        .limit(CHUNK)
+    ).all()
+
+
+def _expire(session: Session, community_id: int, sink_id: int, wallets: list[int], cutoff: dt.datetime,
+            business_date: dt.date) -> list[int]:
+    """Expire these wallets' old coins; returns the amounts posted."""
+    balances = ledger.lock_accounts(session, wallets)
+    # Summed under the lock: a credit committed before it is in the balance and counted here.
+    late = _credited_since(session, wallets, cutoff)
+    keys = {account_id: f"coin-expiry:{account_id}:{business_date.isoformat()}" for account_id in wallets}
+    done = set(session.scalars(select(Transaction.idempotency_key).where(Transaction.idempotency_key.in_(keys.values()))))
+    amounts = {
+        account_id: balances.get(account_id, 0) - late.get(account_id, 0)
+        for account_id in wallets if keys[account_id] not in done
+    }
+    postings = [
+        [Posting(
+            lines=[ledger.Line(account_id, -amount), ledger.Line(sink_id, amount)],
+            idempotency_key=keys[account_id],
+            kind=KIND,
+            community_id=community_id,
+            memo=f"年度清零 annual coin expiry {business_date.isoformat()}",
+            details={
+                "description": f"年度清零 coins expired on {business_date.isoformat()}",
+                "expiry_date": business_date.isoformat(),
+            },
+        )]
+        for account_id, amount in amounts.items() if amount > 0
+    ]
+    for outcome in post_groups(session, postings):
+        if isinstance(outcome, ledger.LedgerError):
+            raise outcome  # nothing of this run is kept; the job reports the failure
+    return [group[0].lines[1].amount for group in postings]
 
 
 def expiring_soon(session: Session, member: Member, today: dt.date, *, within_days: int = WARN_DAYS) -> dict:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 import ledger
 from ledger import Transaction, Unit
+from service.bookkeeping import expiry
 from service.community.operations import expiry_sink
 from service.conduct import disclosure
 from service.conduct.models import ConductAward
@@ -301,3 +302,22 @@ def test_a_month_still_running_is_not_published_and_its_night_still_publishes_it
     monkeypatch.setattr(disclosure, "local_today", lambda _tz: month_end + dt.timedelta(days=1))
     assert jobs.publish_disclosures(month_end.isoformat())[0]["done"] is True
     assert admin.get(f"/api/v1/disclosures/{community.id}/{month}").status_code == 200
+
+
+def test_expiry_goes_through_the_wallets_a_chunk_at_a_time(jobs_app, world, yesterday, app, monkeypatch):
+    """Wallets are locked, summed and posted in chunks: with chunks of two, five wallets (one with
+    only new coins, one with old and new) each get exactly what they should."""
+    monkeypatch.setattr(expiry, "CHUNK", 2)
+    community = world.community(coin_expiry_month_day=yesterday.strftime("%m-%d"))
+    members = [world.member(community) for _ in range(5)]
+    with ledger.posting_time(local_midnight_utc(yesterday, app.config["TIMEZONE"])):
+        for n, member in enumerate(members):
+            if n != 2:
+                world.credit(member, 10 * (n + 1))  # earned on the clearing date: expires
+    world.credit(members[2], 7)  # only new coins: kept
+    world.credit(members[4], 3)  # old and new: the new kept
+    assert jobs.expire_coins(yesterday.isoformat())[0]["counts"] == {
+        "communities": 1, "wallets": 4, "coins": 10 + 20 + 40 + 50,
+    }
+    assert [world.balance(m) for m in members] == [0, 0, 7, 0, 3]
+    assert world.invariants() == {}
