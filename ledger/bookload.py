@@ -4,9 +4,9 @@ A generator that already knows every balance (it applies the rules itself, in ti
 over transactions without hashes and their entries, chunk by chunk. On PostgreSQL the entries are
 COPYed into their table and the transactions into a temporary one, from which ``INSERT … SELECT``
 writes them with the request hash (``REQUEST_HASH``) and the content hash (``chain_sql.CONTENT_HASH``,
-the reconciliation's own canonical text) made by the database: Python builds no canonical text and
-hashes nothing but the chain links (one sha256 of two hashes per link, sealed at each transaction's
-own time). A thread prepares the next chunk's COPY text while the database writes this one. On
+the reconciliation's own canonical text) made by the database: Python gives only the entries' part of
+each canonical text and hashes nothing but the chain links (one sha256 of two hashes per link, sealed
+at each transaction's own time). A thread prepares the next chunk's COPY text while the database writes this one. On
 SQLite the same rows are hashed in Python and written by executemany.
 
 The loader owns the book while it runs: it takes the sealers' lock and sets the loaded tables'
@@ -66,8 +66,8 @@ FROM ledger_load_transactions t CROSS JOIN LATERAL (SELECT t.lines, t.request_li
 ORDER BY t.id
 RETURNING id, content_hash, created_at
 """
-# The foreign keys of the tables a load writes. Checked row by row they cost more than the COPY
-# itself (each locks the row it points at); so, as PostgreSQL's "Populating a Database" advises, a
+# The foreign keys of the tables a load writes. Checked row by row they cost as much as writing the
+# rows (each check locks the row it points at); so, as PostgreSQL's "Populating a Database" advises, a
 # chunk is written without them and they come back before it commits, NOT VALID (enforced for
 # every later row, never unenforced in a committed state); ``finish`` validates them in one scan.
 _FOREIGN_KEYS_PG = """
@@ -127,7 +127,7 @@ def _int(value: int | None) -> str:
     return "\\N" if value is None else str(int(value))
 
 
-def _lines(lines: Iterable[tuple[int, str, int]]) -> tuple[str, str]:
+def _lines(lines: Sequence[tuple[int, str, int]]) -> tuple[str, str]:
     """A transaction's entries as its canonical content's lines (``chain.canonical_content``:
     [account, unit, amount] sorted) and its request hash's ([account, amount] sorted), comma-joined."""
     content = ",".join(f'[{a},"{u}",{m}]' for a, u, m in sorted(lines))
