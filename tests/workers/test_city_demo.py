@@ -7,7 +7,9 @@ import datetime as dt
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from ledger import chain
 from ledger.models import Account, Entry, Transaction
+from ledger.posting import request_hash
 from service import demo_city
 from service.bookkeeping import expiry
 from service.community.models import Community, Station, Supermarket
@@ -50,6 +52,16 @@ def test_a_tiny_city_is_a_sound_book_with_its_residents_and_places(jobs_app):
         first, last = s.execute(select(func.min(Transaction.created_at), func.max(Transaction.created_at))).one()
         assert last - first > dt.timedelta(days=300)  # a year of history
         assert len(demo_city.city_logins(s)) == 4
+        # every transaction carries the hashes ledger.post would have made for it
+        for tx in s.scalars(select(Transaction)):
+            lines = s.execute(select(Entry.account_id, Entry.unit, Entry.amount)
+                              .where(Entry.transaction_id == tx.id)).all()
+            fields = {"kind": tx.kind, "community_id": tx.community_id, "memo": tx.memo, "actor_id": tx.actor_id,
+                      "location": tx.location, "details": tx.details, "reverses_id": tx.reverses_id,
+                      "related_id": tx.related_id}
+            assert tx.request_hash == request_hash(**fields, lines=sorted((a, m) for a, _u, m in lines))
+            assert tx.content_hash == chain.content_hash(**fields, idempotency_key=tx.idempotency_key,
+                                                         created_at=tx.created_at, lines=lines)
 
 
 def test_star_tiers_disclosures_and_expiry_run_on_a_tiny_city(jobs_app, yesterday):
