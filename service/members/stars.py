@@ -49,11 +49,29 @@ def lifetime_minutes(session: Session, wallet_id: int) -> int:
     return int(session.scalar(lifetime_hour_entries(func.coalesce(func.sum(Entry.amount), 0), wallet_id=wallet_id)))
 
 
-def lifetime_minutes_by_member(session: Session) -> dict[int, int]:
-    rows = session.execute(
-        lifetime_hour_entries(Account.owner_id, func.sum(Entry.amount)).group_by(Account.owner_id)
-    ).all()
-    return {int(owner): int(total) for owner, total in rows}
+STREAM_ROWS = 5_000  # volunteers fetched at a time by the star run
+
+
+def _volunteers(session: Session):
+    """``(member_id, lifetime minutes, star held or None)`` of every member with lifetime hours or a
+    star, in member id order: the database joins the sums to the stars held, and on PostgreSQL the rows
+    come a few thousand at a time (a server-side cursor), so the run's memory does not grow with the
+    city. (SQLite reads them at once: a cursor open over a table being written is not safe there.)"""
+    minutes = (
+        lifetime_hour_entries(Account.owner_id.label("member_id"), func.sum(Entry.amount).label("minutes"))
+        .group_by(Account.owner_id)
+        .subquery("minutes")
+    )
+    held = VolunteerStar.__table__
+    member_id = func.coalesce(minutes.c.member_id, held.c.member_id)
+    query = (
+        select(member_id, func.coalesce(minutes.c.minutes, 0), held.c.star)
+        .select_from(minutes.outerjoin(held, held.c.member_id == minutes.c.member_id, full=True))
+        .order_by(member_id)
+    )
+    if session.get_bind().dialect.name != "postgresql":
+        return session.execute(query).all()
+    return session.execute(query, execution_options={"yield_per": STREAM_ROWS})
 
 
 def lifetime_credits_since(session: Session, wallet_id: int, since: dt.datetime) -> list[tuple[int, dt.datetime]]:
@@ -120,21 +138,19 @@ def apply_star_tiers(
     thresholds: tuple[int, ...],
     progress: Callable[[int], None] | None = None,
 ) -> dict:
-    """Set every volunteer's star from their lifetime minutes; returns counts of what changed."""
-    minutes_by_member = lifetime_minutes_by_member(session)
-    current = {s.member_id: s for s in session.scalars(select(VolunteerStar))}
+    """Set every volunteer's star from their lifetime minutes; returns counts of what changed. Only the
+    volunteers whose star changes are loaded as rows to change."""
     counts = {"volunteers": 0, "raised": 0, "lowered": 0}
-    for member_id in sorted(set(minutes_by_member) | set(current)):
-        minutes = minutes_by_member.get(member_id, 0)
+    for member_id, minutes, star in _volunteers(session):
+        minutes, old = int(minutes), star or 0
         new = star_for(minutes, thresholds)
-        held = current.get(member_id)
-        old = held.star if held else 0
         counts["volunteers"] += 1
         if progress:
             progress(1)
         if new == old:
             continue
         reason, transaction_id = change_reason(session, member_id, old, new, minutes, thresholds)
+        held = session.get(VolunteerStar, member_id) if star is not None else None
         if held is None:
             session.add(VolunteerStar(member_id=member_id, star=new, lifetime_minutes=minutes, since=business_date))
         else:

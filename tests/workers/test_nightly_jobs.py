@@ -18,6 +18,7 @@ from service.conduct.models import ConductAward
 from service.jobs.models import JobRun
 from service.localtime import midnight_utc as local_midnight_utc
 from service.localtime import today as local_today
+from service.members import stars
 from service.members.models import StarChange
 from service.volunteering.models import FraudAlert, ServiceRecord
 from workers import jobs
@@ -321,3 +322,21 @@ def test_expiry_goes_through_the_wallets_a_chunk_at_a_time(jobs_app, world, yest
     }
     assert [world.balance(m) for m in members] == [0, 0, 7, 0, 3]
     assert world.invariants() == {}
+
+
+def test_star_tiers_stream_the_volunteers_while_changing_some(jobs_app, world, post_hours, reverse, yesterday,
+                                                               monkeypatch):
+    """The run reads volunteers a few at a time (a server-side cursor on PostgreSQL) and writes the
+    changed stars meanwhile: with two rows a fetch, raises, a drop and unchanged stars interleave."""
+    monkeypatch.setattr(stars, "STREAM_ROWS", 2)
+    community = world.community()
+    members = [world.member(community) for _ in range(7)]
+    approvals = [post_hours(member, (100 + 20 * n) * 60) for n, member in enumerate(members)]  # all star 1
+    assert jobs.apply_star_tiers(yesterday.isoformat())[0]["counts"] == {"volunteers": 7, "raised": 7, "lowered": 0}
+    reverse(approvals[3], "重复")
+    post_hours(members[5], 300 * 60)  # 500 h in all
+    today = yesterday + dt.timedelta(days=1)
+    assert jobs.apply_star_tiers(today.isoformat())[0]["counts"] == {"volunteers": 7, "raised": 1, "lowered": 1}
+    admin = world.admin(community)
+    held = [admin.get(f"/api/v1/members/{m.id}/stars").json["star"] for m in members]
+    assert held == [1, 1, 1, 0, 1, 2, 1]
