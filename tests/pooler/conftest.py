@@ -128,19 +128,11 @@ def pooled_app(pooled_url):
 
 @pytest.fixture
 def shop(pooled_app):
-    """A stocked love supermarket's staff and a resident (``tests/service/market``'s ``Shop``)."""
+    """A love supermarket's staff and a resident (``tests/service/market``'s ``empty_shop``)."""
     from tests.factories import World
-    from tests.service.market.conftest import Shop
+    from tests.service.market.conftest import empty_shop
 
-    world = World(pooled_app)
-    community = world.community()
-    supermarket = world.supermarket(community)
-    household = world.household(community)
-    return Shop(
-        world=world, community=community, supermarket=supermarket, admin=world.admin(community),
-        cashier=world.staff("cashier", supermarket=supermarket), household=household,
-        member=world.member(community, household=household), products={},
-    )
+    return empty_shop(World(pooled_app))
 
 
 @pytest.fixture

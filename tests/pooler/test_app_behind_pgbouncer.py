@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 import ledger
 from service.market.models import Redemption
 from tests.service.market.conftest import Shop
-from tests.service.market.test_concurrency import _race
+from tests.service.market.test_concurrency import _race, race_for_the_last_coins
 
 pytestmark = pytest.mark.postgres
 THREADS = 20
@@ -59,19 +59,7 @@ def test_a_basket_and_balance_reads_repeated_beyond_the_prepare_threshold(shop):
 
 
 def test_twenty_baskets_on_one_wallet_never_overdraw_or_lose_a_coin(pooled_app, shop):
-    shop.add_product("SOAP", 10, 1000)
-    shop.world.credit(shop.member, 55)
-    requests = [
-        ("/api/v1/redemptions", {"member_id": shop.member.id, "lines": [{"sku": "SOAP", "quantity": 1}]}, f"coin-{n}")
-        for n in range(THREADS)
-    ]
-    results = _race(pooled_app, shop.cashier, requests)
-    statuses = sorted(status for status, _ in results)
-    assert statuses == [201] * 5 + [409] * (THREADS - 5), results
-    refused = [body for status, body in results if status == 409]
-    assert all(b["error"]["details"]["wallet"]["code"] == "insufficient_balance" for b in refused)
-    assert shop.world.balance(shop.member) == 5 and shop.stock("SOAP") == 995
-    assert sorted(body["balance_after"] for status, body in results if status == 201) == [5, 15, 25, 35, 45]
+    race_for_the_last_coins(pooled_app, shop)
     _sound(shop)
 
 

@@ -80,6 +80,19 @@ class Shop:
         return self.world._run(lambda s: stock_discrepancies(s) + redemption_discrepancies(s))
 
 
+def empty_shop(world: World) -> Shop:
+    """A supermarket with its administrator and cashier, and a resident in a household: no products,
+    no coins (the concurrency tests' and the pooler tests' shop)."""
+    community = world.community()
+    supermarket = world.supermarket(community)
+    household = world.household(community)
+    return Shop(
+        world=world, community=community, supermarket=supermarket, admin=world.admin(community),
+        cashier=world.staff("cashier", supermarket=supermarket), household=household,
+        member=world.member(community, household=household), products={},
+    )
+
+
 @pytest.fixture
 def shop(world) -> Shop:
     community = world.community()

@@ -15,7 +15,7 @@ import ledger
 from service import create_app
 from service.market.models import Product, Redemption, RedemptionLine, StockMovement
 from tests.factories import Caller, World
-from tests.service.market.conftest import Shop
+from tests.service.market.conftest import Shop, empty_shop
 
 pytestmark = pytest.mark.postgres
 THREADS = 20
@@ -30,16 +30,7 @@ def pg_app(pg_url):
 
 @pytest.fixture
 def pg_shop(pg_app):
-    world = World(pg_app)
-    community = world.community()
-    supermarket = world.supermarket(community)
-    household = world.household(community)
-    shop = Shop(
-        world=world, community=community, supermarket=supermarket, admin=world.admin(community),
-        cashier=world.staff("cashier", supermarket=supermarket), household=household,
-        member=world.member(community, household=household), products={},
-    )
-    return shop
+    return empty_shop(World(pg_app))
 
 
 def _race(app, caller: Caller, requests: list[tuple[str, dict, str]]):
@@ -118,19 +109,25 @@ def test_baskets_racing_for_the_last_units_never_oversell(pg_app, pg_shop):
     _sound(shop)
 
 
-def test_baskets_racing_for_one_wallets_last_coins_never_overdraw(pg_app, pg_shop):
-    shop = pg_shop
+def race_for_the_last_coins(app, shop: Shop) -> list:
+    """THREADS baskets of one 10-coin item at once on a wallet holding 55: exactly five pass, every
+    other one is refused for want of coins."""
     shop.add_product("SOAP", 10, 1000)
     shop.world.credit(shop.member, 55)
     requests = [
         ("/api/v1/redemptions", {"member_id": shop.member.id, "lines": [{"sku": "SOAP", "quantity": 1}]}, f"coin-{n}")
         for n in range(THREADS)
     ]
-    results = _race(pg_app, shop.cashier, requests)
-    statuses = sorted(status for status, _ in results)
-    assert statuses == [201] * 5 + [409] * (THREADS - 5)
+    results = _race(app, shop.cashier, requests)
+    assert sorted(status for status, _ in results) == [201] * 5 + [409] * (THREADS - 5), results
     refused = [body for status, body in results if status == 409]
     assert all(b["error"]["details"]["wallet"]["code"] == "insufficient_balance" for b in refused)
+    return results
+
+
+def test_baskets_racing_for_one_wallets_last_coins_never_overdraw(pg_app, pg_shop):
+    shop = pg_shop
+    results = race_for_the_last_coins(pg_app, shop)
     assert shop.world.balance(shop.member) == 5 and shop.stock("SOAP") == 995
     assert sorted(body["balance_after"] for status, body in results if status == 201) == [5, 15, 25, 35, 45]
     _sound(shop)
