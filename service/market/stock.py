@@ -42,9 +42,11 @@ def take(session: Session, supermarket_id: int, lines: list[dict]) -> list:
         p.sku.in_([ln["sku"] for ln in lines if ln.get("sku")]),
         p.id.in_([ln["product_id"] for ln in lines if not ln.get("sku")]),
     )
-    in_order = select(p.id).where(p.supermarket_id == supermarket_id, named).order_by(p.id).with_for_update(
-        key_share=True  # FOR NO KEY UPDATE, as the UPDATE itself: a line or movement row naming the
-    )                   # product (a foreign key's KEY SHARE) never blocks it
+    # FOR NO KEY UPDATE, the lock the UPDATE takes anyway: a row that only names the product by
+    # foreign key (a reservation line's KEY SHARE) never blocks it.
+    in_order = (
+        select(p.id).where(p.supermarket_id == supermarket_id, named).order_by(p.id).with_for_update(key_share=True)
+    )
     return session.execute(
         _taking(p.id.in_(in_order.scalar_subquery()), p.supermarket_id == supermarket_id, named,
                 quantity=quantity, price=price)
