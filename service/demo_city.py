@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 import ledger
 from ledger import AccountType, Unit, bookload
-from ledger.bulk import draw_ids
+from ledger.lookups import draw_ids
 
 from .auth.access import Principal
 from .auth.models import Role

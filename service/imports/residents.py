@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ledger import AccountType, utcnow
-from ledger.bulk import draw_ids
+from ledger.lookups import draw_ids
 
 from ..errors import Conflict, DomainError, Invalid, NotFound
 from ..members.cards import new_card_code
