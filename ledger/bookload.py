@@ -3,7 +3,7 @@
 A generator that already knows every balance (it applies the rules itself, in time order) hands
 over transactions without hashes and their entries, chunk by chunk. On PostgreSQL the entries are
 COPYed into their table and the transactions into a temporary one, from which ``INSERT … SELECT``
-writes them with the request hash (``REQUEST_HASH``) and the content hash (``chain_sql.CONTENT_HASH``,
+writes them with the request hash (``chain_sql.REQUEST_HASH``) and the content hash (``chain_sql.CONTENT_HASH``,
 the reconciliation's own canonical text) made by the database: Python gives only the entries' part of
 each canonical text and hashes nothing but the chain links (one sha256 of two hashes per link, sealed
 at each transaction's own time). A thread prepares the next chunk's COPY text while the database writes this one. On
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from . import chain, chain_sql
+from . import chain, chain_sql, copytext
 from .posting import request_hash
 
 # A transaction as the generator makes it: the columns of ``ledger_transactions`` but the hashes.
@@ -33,19 +33,6 @@ TX_COLUMNS = ("id", "idempotency_key", "kind", "community_id", "memo", "actor_id
               "reverses_id", "related_id", "created_at")
 ENTRY_COLUMNS = ("transaction_id", "account_id", "unit", "amount", "balance_after", "account_version")
 LINK_COLUMNS = ("seq", "transaction_id", "prev_hash", "chain_hash", "sealed_at")
-
-# ``posting.request_hash`` over ``t`` (a staged transaction, details as their canonical text) and
-# ``x.request_lines``: its entries as [account, amount], sorted, joined by commas. Keys in sorted order.
-REQUEST_HASH = """encode(sha256(convert_to(
-'{"actor_id":' || coalesce(t.actor_id::text, 'null')
-|| ',"community_id":' || t.community_id::text
-|| ',"details":' || coalesce(t.details, '{}')
-|| ',"kind":' || to_json(t.kind)::text
-|| ',"lines":[' || coalesce(x.request_lines, '') || ']'
-|| ',"location":' || coalesce(to_json(t.location)::text, 'null')
-|| ',"memo":' || to_json(t.memo)::text
-|| ',"related_id":' || coalesce(t.related_id::text, 'null')
-|| ',"reverses_id":' || coalesce(t.reverses_id::text, 'null') || '}', 'UTF8')), 'hex')"""
 
 # Only the transactions are staged (a temporary table, no WAL); entries go straight to their table.
 _STAGE_PG = """
@@ -60,7 +47,7 @@ TRUNCATE ledger_load_transactions
 _INSERT_TRANSACTIONS_PG = f"""
 INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, community_id, memo, actor_id,
   location, details, reverses_id, related_id, created_at, content_hash)
-SELECT t.id, t.idempotency_key, {REQUEST_HASH}, t.kind, t.community_id, t.memo, t.actor_id, t.location,
+SELECT t.id, t.idempotency_key, {chain_sql.REQUEST_HASH}, t.kind, t.community_id, t.memo, t.actor_id, t.location,
        CAST(t.details AS json), t.reverses_id, t.related_id, t.created_at, {chain_sql.CONTENT_HASH}
 FROM ledger_load_transactions t CROSS JOIN LATERAL (SELECT t.lines, t.request_lines) AS x
 ORDER BY t.id
@@ -110,21 +97,6 @@ class _Chunk:
     entry_count: int
     transactions: bytes
     entries: bytes
-
-
-def _escape(value: str) -> str:
-    """COPY's text format: backslash, tab, newline and carriage return escaped."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
-
-
-def _text(value: str | None) -> str:
-    return "\\N" if value is None else _escape(value)
-
-
-def _int(value: int | None) -> str:
-    return "\\N" if value is None else str(int(value))
 
 
 def _lines(lines: Sequence[tuple[int, str, int]]) -> tuple[str, str]:
@@ -219,10 +191,10 @@ class BookLoader:
         for tx_id, key, kind, community, memo, actor, location, details, reverses, related, at in transactions:
             canonical = details_text.get(id(details))
             if canonical is None:
-                canonical = details_text[id(details)] = _escape(chain.canonical_json(details or {}))
+                canonical = details_text[id(details)] = copytext.field(chain.canonical_json(details or {}))
             lines, request_lines = _lines(own.get(tx_id, ()))
-            staged.append(f"{tx_id}\t{_escape(key)}\t{_escape(kind)}\t{community}\t{_escape(memo)}\t{_int(actor)}\t"
-                          f"{_text(location)}\t{canonical}\t{_int(reverses)}\t{_int(related)}\t{at.isoformat()}\t"
+            staged.append(f"{tx_id}\t{copytext.field(key)}\t{copytext.field(kind)}\t{community}\t{copytext.field(memo)}\t{copytext.number(actor)}\t"
+                          f"{copytext.field(location)}\t{canonical}\t{copytext.number(reverses)}\t{copytext.number(related)}\t{at.isoformat()}\t"
                           f"{lines}\t{request_lines}\n")
         if len(own) != len(transactions):
             raise ValueError("every transaction of a load needs entries")

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import chain, chain_sql
+from . import chain, chain_sql, copytext
 from .errors import IdempotencyConflict, InsufficientBalance, InvalidPosting, LedgerError, UnknownAccount
 from .lookups import draw_ids, shapes_and_balances, used_keys
 from .models import ChainLink, Entry, Transaction, utcnow
@@ -306,7 +305,7 @@ def _write(session: Session, pending: list[_Pending], final: dict[int, list[int]
         if connection.dialect.name == "postgresql":
             sealed_at = links[0][4].isoformat() if links else None
             with connection.connection.driver_connection.cursor() as cursor:
-                _copy_lines(cursor, f"COPY ledger_chain_links ({', '.join(_LINK_COLUMNS)}) FROM STDIN", (
+                copytext.write_lines(cursor, f"COPY ledger_chain_links ({', '.join(_LINK_COLUMNS)}) FROM STDIN", (
                     f"{seq}\t{tx}\t{prev}\t{linked}\t{sealed_at}\n" for seq, tx, prev, linked, _at in links
                 ))
         else:
@@ -323,53 +322,36 @@ def _write_pg(connection, pending: list[_Pending], entries: list[tuple], created
         cursor.execute(_STAGE_PG)
         texts: dict = {}  # kinds, memos, locations: a batch repeats a few
 
-        def field(value) -> str:
+        def repeated(value) -> str:
             if value is None:
-                return _NULL
+                return copytext.NULL
             if isinstance(value, int):
                 return str(int(value))
             found = texts.get(value)
             if found is None:
-                found = texts[value] = _copy_text(value)
+                found = texts[value] = copytext.field(value)
             return found
 
         def details_text(details) -> str:
             found = canonical.get(id(details))
             if found is None:
-                found = canonical[id(details)] = _copy_text(chain.canonical_json(details))
+                found = canonical[id(details)] = copytext.field(chain.canonical_json(details))
             return found
 
         at = created_at.isoformat()
-        _copy_lines(cursor, f"COPY ledger_bulk_transactions ({', '.join(_STAGED_TX_COLUMNS)}) FROM STDIN", (
-            f"{tx_id}\t{_copy_text(key)}\t{field(kind)}\t{field(community)}\t{field(memo)}\t{field(actor)}\t"
-            f"{field(location)}\t{details_text(details)}\t{_NULL}\t{field(related)}\t{at}\n"
+        copytext.write_lines(cursor, f"COPY ledger_bulk_transactions ({', '.join(_STAGED_TX_COLUMNS)}) FROM STDIN", (
+            f"{tx_id}\t{copytext.field(key)}\t{repeated(kind)}\t{repeated(community)}\t{repeated(memo)}\t{repeated(actor)}\t"
+            f"{repeated(location)}\t{details_text(details)}\t{copytext.NULL}\t{repeated(related)}\t{at}\n"
             for tx_id, key, kind, community, memo, actor, location, details, _reverses, related, _at
             in _transaction_rows(pending, created_at)
         ))
-        units = {unit: _copy_text(unit) for unit in {entry[2] for entry in entries}}
-        _copy_lines(cursor, f"COPY ledger_bulk_entries (n, {', '.join(_ENTRY_COLUMNS)}) FROM STDIN", (
-            f"{n}\t{tx}\t{account}\t{units[unit]}\t{amount}\t{_NULL if balance is None else balance}\t"
-            f"{_NULL if version is None else version}\n"
+        units = {unit: copytext.field(unit) for unit in {entry[2] for entry in entries}}
+        copytext.write_lines(cursor, f"COPY ledger_bulk_entries (n, {', '.join(_ENTRY_COLUMNS)}) FROM STDIN", (
+            f"{n}\t{tx}\t{account}\t{units[unit]}\t{amount}\t{copytext.NULL if balance is None else balance}\t"
+            f"{copytext.NULL if version is None else version}\n"
             for n, (tx, account, unit, amount, balance, version) in enumerate(entries)
         ))
         hashed = sorted(cursor.execute(_INSERT_TRANSACTIONS_PG).fetchall())
         cursor.execute(_INSERT_ENTRIES_PG)
         cursor.execute(_MOVE_BALANCES_PG)
     return hashed
-
-
-# COPY's text format, written by hand for rows of integers and hex digests: psycopg's write_row
-# adapts value by value, and these rows are most of a batch (two entries and a link per posting).
-_NULL = "\\N"
-_COPY_CHUNK = 5000  # lines per write
-
-
-def _copy_text(value: str) -> str:
-    """``value`` as a field of COPY's text format."""
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _copy_lines(cursor, statement: str, lines: Iterator[str]) -> None:
-    with cursor.copy(statement) as copy:
-        while chunk := "".join(islice(lines, _COPY_CHUNK)):
-            copy.write(chunk)
