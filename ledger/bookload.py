@@ -9,6 +9,11 @@ each canonical text and hashes nothing but the chain links (one sha256 of two ha
 at each transaction's own time). A thread prepares the next chunk's COPY text while the database writes this one. On
 SQLite the same rows are hashed in Python and written by executemany.
 
+A chunk may carry a companion: rows of the generator's own tables behind its postings (a demo's
+service records, awards, baskets), already in the form its writer takes (COPY text on PostgreSQL);
+the loader hands it to that writer in the chunk's unit of work, after the ledger rows, and sets
+those tables' foreign keys aside with its own. The loader knows nothing of what they are.
+
 The loader owns the book while it runs: it takes the sealers' lock and sets the loaded tables'
 foreign keys aside for each chunk (they are back before it commits, and validated by ``finish``);
 the caller lets no one else write meanwhile (a demo or a bench loads into a fresh database).
@@ -21,6 +26,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
@@ -60,10 +66,12 @@ RETURNING id, content_hash, created_at
 _FOREIGN_KEYS_PG = """
 SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
-WHERE c.contype = 'f' AND c.conrelid IN ('ledger_transactions'::regclass, 'ledger_entries'::regclass,
-                                         'ledger_chain_links'::regclass)
-ORDER BY c.conname
+WHERE c.contype = 'f' AND c.conrelid = ANY(CAST(%s AS regclass[]))
+ORDER BY c.conrelid::regclass::text, c.conname
 """
+LEDGER_TABLES = ("ledger_transactions", "ledger_entries", "ledger_chain_links")
+# A companion's writer: (the chunk's connection, the companion as the chunk carried it).
+CompanionWriter = Callable[[Connection, Any], None]
 
 
 def copy_rows(connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
@@ -77,11 +85,11 @@ def copy_rows(connection: Connection, table: str, columns: Sequence[str], rows: 
         return
     connection.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [tuple(_sqlite_value(v) for v in row) for row in rows],
+        [tuple(sqlite_value(v) for v in row) for row in rows],
     )
 
 
-def _sqlite_value(value):
+def sqlite_value(value):
     if isinstance(value, dt.datetime):  # stored as naive UTC text, as UTCDateTime writes it
         return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(value, dt.date):
@@ -97,6 +105,7 @@ class _Chunk:
     entry_count: int
     transactions: bytes
     entries: bytes
+    companion: Any = None
 
 
 def _lines(lines: Sequence[tuple[int, str, int]]) -> tuple[str, str]:
@@ -116,43 +125,48 @@ class BookLoader:
     """Writes chunks of a generated book in the session's unit of work; the caller commits after
     each chunk (the loader remembers the chain's head between chunks)."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, *, companion_tables: Sequence[str] = (),
+                 write_companion: CompanionWriter | None = None):
+        """``write_companion`` writes a chunk's companion into ``companion_tables`` (see the module)."""
         self.session = session
         self.postgresql = session.get_bind().dialect.name == "postgresql"
         self.rows = 0  # transactions, entries and links written
         self._head: tuple[int, str] | None = None  # (seq, chain hash) of the last link written
+        self._tables = (*LEDGER_TABLES, *companion_tables)
+        self._write_companion = write_companion
         self._foreign_keys: list[tuple[str, str, str]] | None = None  # PostgreSQL: (table, name, definition)
 
-    def write(self, transactions: Sequence[tuple], entries: Sequence[tuple]) -> None:
+    def write(self, transactions: Sequence[tuple], entries: Sequence[tuple], companion: Any = None) -> None:
         """``transactions`` (``TX_COLUMNS``, details as a dict, in id order, above everything in the
-        book) and their ``entries`` (``ENTRY_COLUMNS``, grouped by transaction in the same order)."""
+        book) and their ``entries`` (``ENTRY_COLUMNS``, grouped by transaction in the same order),
+        with the chunk's ``companion`` if any."""
         if transactions:
-            self._write(self._prepare(transactions, entries))
+            self._write(self._prepare(transactions, entries, companion))
 
-    def write_all(self, chunks: Iterator[tuple[Sequence[tuple], Sequence[tuple]]],
-                  written: Callable[[int], None] | None = None) -> None:
-        """Every chunk of ``chunks`` (as ``write`` takes them), a commit after each; ``written(n)``
-        after each commit with its transactions. On PostgreSQL a thread draws and prepares the next
-        chunk (the generator's Python work and the COPY text) while this one waits for the database."""
+    def write_all(self, chunks: Iterator[tuple], written: Callable[[int], None] | None = None) -> None:
+        """Every chunk of ``chunks`` (``(transactions, entries)`` or ``(transactions, entries,
+        companion)``, as ``write`` takes them), a commit after each; ``written(n)`` after each commit
+        with its transactions. On PostgreSQL a thread draws and prepares the next chunk (the
+        generator's Python work and the COPY text) while this one waits for the database."""
         prepared: queue.Queue = queue.Queue(maxsize=2)
         failed: list[BaseException] = []
         stop = threading.Event()
 
         def produce() -> None:
             try:
-                for transactions, entries in chunks:
+                for transactions, entries, *companion in chunks:
                     if stop.is_set():
                         return
                     if transactions:
-                        prepared.put(self._prepare(transactions, entries))
+                        prepared.put(self._prepare(transactions, entries, *companion))
             except BaseException as exc:  # handed to the writer, raised there
                 failed.append(exc)
             finally:
                 prepared.put(None)
 
         if not self.postgresql:  # SQLite: hashed in Python, one thread would gain nothing
-            for transactions, entries in chunks:
-                self.write(transactions, entries)
+            for transactions, entries, *companion in chunks:
+                self.write(transactions, entries, *companion)
                 self.session.commit()
                 if written:
                     written(len(transactions))
@@ -175,9 +189,9 @@ class BookLoader:
         if failed:
             raise failed[0]
 
-    def _prepare(self, transactions, entries) -> _Chunk | tuple:
+    def _prepare(self, transactions, entries, companion=None) -> _Chunk | tuple:
         if not self.postgresql:
-            return transactions, entries
+            return transactions, entries, companion
         details_text: dict[int, str] = {}  # a generator shares details objects between transactions
         own: dict[int, list[tuple[int, str, int]]] = {}
         rows = []
@@ -199,13 +213,15 @@ class BookLoader:
         if len(own) != len(transactions):
             raise ValueError("every transaction of a load needs entries")
         return _Chunk(len(transactions), len(entries),
-                      "".join(staged).encode(), "".join(rows).encode())
+                      "".join(staged).encode(), "".join(rows).encode(), companion)
 
     def _write(self, chunk) -> None:
         connection = self.session.connection()
         if not self.postgresql:
-            transactions, entries = chunk
+            transactions, entries, companion = chunk
             self._link(connection, self._write_sqlite(connection, transactions, entries))
+            if companion is not None and self._write_companion:
+                self._write_companion(connection, companion)
             self.rows += 2 * len(transactions) + len(entries)
             return
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": chain._SEAL_LOCK_ID})
@@ -218,6 +234,8 @@ class BookLoader:
                 copy.write(chunk.entries)
             hashed = cursor.execute(_INSERT_TRANSACTIONS_PG).fetchall()
             self._link(connection, sorted(hashed))
+            if chunk.companion is not None and self._write_companion:
+                self._write_companion(connection, chunk.companion)
             self._restore_foreign_keys(cursor, valid=False)
         self.rows += 2 * chunk.count + chunk.entry_count
 
@@ -236,7 +254,8 @@ class BookLoader:
     def _set_foreign_keys_aside(self, cursor) -> None:
         if self._foreign_keys is None:
             self._foreign_keys = [(table, name, definition.removesuffix(" NOT VALID"))
-                                  for table, name, definition in cursor.execute(_FOREIGN_KEYS_PG).fetchall()]
+                                  for table, name, definition
+                                  in cursor.execute(_FOREIGN_KEYS_PG, (list(self._tables),)).fetchall()]
         for table, name, _definition in self._foreign_keys:
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
 

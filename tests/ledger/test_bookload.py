@@ -106,3 +106,45 @@ def test_a_transaction_without_entries_is_refused(session_factory):
         row = (first, "load:lonely", "award", book.community_id, "", None, None, {}, None, None, AT)
         with pytest.raises((ValueError, KeyError)):
             loader.write([row], [])
+
+
+def test_a_chunk_s_companion_rows_are_written_in_its_unit_of_work_with_their_keys_set_aside(session_factory):
+    """A generator's own rows behind its postings (a demo's records) ride with each chunk: written by
+    the caller's writer before the chunk commits, their table's foreign keys set aside with the
+    ledger's and back, validated, after ``finish``."""
+    book = open_book(session_factory)
+    with session_factory() as session:
+        session.execute(text("CREATE TABLE load_notes (id bigint PRIMARY KEY, "
+                             "transaction_id bigint CONSTRAINT fk_load_notes_tx REFERENCES ledger_transactions (id))"))
+        session.commit()
+    postgresql = session_factory.kw["bind"].dialect.name == "postgresql"
+    keys_while_written = []
+
+    def write_notes(connection, notes):
+        if postgresql:
+            keys_while_written.append(connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_constraint WHERE conname = 'fk_load_notes_tx'").scalar())
+        bookload.copy_rows(connection, "load_notes", ("id", "transaction_id"), notes)
+
+    try:
+        with session_factory() as session:
+            transactions, entries, balances = _generate(book, bookload.next_transaction_id(session.connection()))
+            loader = bookload.BookLoader(session, companion_tables=("load_notes",), write_companion=write_notes)
+            parts = [(transactions[:2], [e for e in entries if e[0] in {t[0] for t in transactions[:2]}],
+                      [(n, t[0]) for n, t in enumerate(transactions[:2])]),
+                     (transactions[2:], [e for e in entries if e[0] not in {t[0] for t in transactions[:2]}],
+                      [(n + 2, t[0]) for n, t in enumerate(transactions[2:])])]
+            loader.write_all(iter(parts))
+            loader.finish(balances)
+            session.commit()
+            assert sorted(session.execute(text("SELECT id, transaction_id FROM load_notes")).all()) == [
+                (n, t[0]) for n, t in enumerate(transactions)]
+            if postgresql:
+                assert keys_while_written == [0, 0]
+                assert session.scalar(text(
+                    "SELECT convalidated FROM pg_constraint WHERE conname = 'fk_load_notes_tx'")) is True
+        assert unsound(session_factory) == {}
+    finally:
+        with session_factory() as session:
+            session.execute(text("DROP TABLE load_notes"))
+            session.commit()
