@@ -9,7 +9,9 @@ stations, supermarkets, catalogue and stock (through the service's operations), 
 households with COIN and HOUR wallets (in bulk), and ledger postings in time order (volunteer hours,
 conduct awards, baskets, whole refunds and award reversals, adjustments) written by
 ``ledger.bookload``: COPY into staging tables, the request and content hashes made by PostgreSQL,
-the chain links chained in Python. The load rate (transactions, entries and links per second) is
+the chain links chained in Python, with the domain records behind the postings (service records,
+awards, baskets, refunds, stock; ``records``, written in the same chunks). The load rate
+(transactions, entries and links per second) is
 compared with a raw COPY of the same rows into empty copies of the tables (indexes included),
 measured in the same run.
 
@@ -83,7 +85,8 @@ def build(url: str, size, seed: int, now: dt.datetime) -> dict:
         seconds = time.perf_counter() - started
     return {"city": city, "history": history, "residents_seconds": round(places, 2),
             "load": {"rows": rows, "transactions": history.count, "entries": history.entry_count,
-                     "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds)}}
+                     "records": history.records.count, "seconds": round(seconds, 2),
+                     "rows_per_second": round(rows / seconds)}}
 
 
 def one_day(url: str, history, transactions: int) -> dict:
