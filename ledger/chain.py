@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
@@ -120,7 +120,11 @@ def seal(session: Session, *, limit: int = 5000) -> int:
     return len(rows)
 
 
-def unsealed_count(session: Session, *, older_than: dt.datetime | None = None) -> int:
+def unsealed_count(
+    session: Session, *, older_than: dt.datetime | None = None, among: Sequence[int] | None = None
+) -> int:
+    """Transactions without a chain link (created before ``older_than``); of the transactions
+    ``among`` only, when given (read by key, a batch at a time)."""
     query = (
         select(func.count())
         .select_from(Transaction)
@@ -129,4 +133,7 @@ def unsealed_count(session: Session, *, older_than: dt.datetime | None = None) -
     )
     if older_than is not None:
         query = query.where(Transaction.created_at < older_than)
-    return session.scalar(query) or 0
+    if among is None:
+        return session.scalar(query) or 0
+    return sum(session.scalar(query.where(Transaction.id.in_(among[i:i + 5000]))) or 0
+               for i in range(0, len(among), 5000))

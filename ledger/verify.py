@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, text, union
+from sqlalchemy.orm import Session, aliased
 
 from . import chain, chain_sql, merkle
-from .models import Account, ChainLink, Entry, Transaction, utcnow
+from .models import Account, BalanceCheckpoint, ChainLink, Entry, Transaction, utcnow
 
 BATCH = 5000
 
@@ -30,26 +31,48 @@ class Discrepancy:
         return asdict(self)
 
 
-def _touched_accounts(since_entry_id: int):
-    return select(Entry.account_id).where(Entry.id > since_entry_id).distinct()
+def _touched_accounts(session: Session, since_entry_id: int) -> list[int]:
+    """The accounts with an entry after ``since_entry_id``, read from those entries alone."""
+    return sorted(session.scalars(select(Entry.account_id).where(Entry.id > since_entry_id).distinct()))
+
+
+def _batches(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start:start + BATCH]
 
 
 def stored_balances(session: Session, *, since_entry_id: int = 0) -> list[Discrepancy]:
     """Every tracked account's stored balance and version equal the sum and count of its entries.
 
-    With ``since_entry_id`` (incremental runs) only accounts that have entries after it are checked.
+    With ``since_entry_id`` (incremental runs) only the tracked accounts that have entries after it
+    are checked, a batch of them at a time, each summed by its own entries (the ``(account_id, id)``
+    index): the run reads what the day touched, not the book.
     """
-    sums = select(Entry.account_id, func.sum(Entry.amount).label("total"), func.count().label("n"))
     if since_entry_id:
-        sums = sums.where(Entry.account_id.in_(_touched_accounts(since_entry_id)))
-    sums = sums.group_by(Entry.account_id).subquery()
-    query = select(Account.id, Account.balance, Account.version, sums.c.total, sums.c.n)
-    # A full run also sees accounts without entries (a stored balance set from nothing).
-    query = query.join(sums, sums.c.account_id == Account.id) if since_entry_id else query.outerjoin(
-        sums, sums.c.account_id == Account.id
-    )
+        rows = (
+            row
+            for ids in _batches(_touched_accounts(session, since_entry_id))
+            for row in session.execute(
+                select(Account.id, Account.balance, Account.version, func.sum(Entry.amount), func.count(Entry.id))
+                .join(Entry, Entry.account_id == Account.id)
+                .where(Account.id.in_(ids), Account.track_balance.is_(True))
+                .group_by(Account.id, Account.balance, Account.version)
+            )
+        )
+    else:
+        # A full run also sees accounts without entries (a stored balance set from nothing).
+        sums = (
+            select(Entry.account_id, func.sum(Entry.amount).label("total"), func.count().label("n"))
+            .group_by(Entry.account_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(Account.id, Account.balance, Account.version, sums.c.total, sums.c.n)
+            .outerjoin(sums, sums.c.account_id == Account.id)
+            .where(Account.track_balance.is_(True))
+        )
     found = []
-    for account_id, stored, version, total, count in session.execute(query.where(Account.track_balance.is_(True))):
+    for account_id, stored, version, total, count in rows:
         total, count = int(total or 0), int(count or 0)
         if stored != total:
             found.append(Discrepancy("stored_balance", f"account:{account_id}", total, stored))
@@ -69,19 +92,18 @@ def transactions_balanced(
     """
     if not (since_transaction_id or since_entry_id):
         return _unbalanced_transactions(session, None, None)
-    touched = select(Entry.transaction_id).where(Entry.id > since_entry_id)
-    return _unbalanced_transactions(
-        session,
-        (Entry.transaction_id > since_transaction_id) | Entry.transaction_id.in_(touched),
-        (Transaction.id > since_transaction_id) | Transaction.id.in_(touched),
-    )
+    # Two index range reads (not one OR, which no index answers: it read every entry of the book).
+    ids = session.scalars(
+        union(select(Transaction.id).where(Transaction.id > since_transaction_id),
+              select(Entry.transaction_id).where(Entry.id > since_entry_id))
+    ).all()
+    return transactions_balanced_among(session, sorted(ids))
 
 
 def transactions_balanced_among(session: Session, transaction_ids: list[int]) -> list[Discrepancy]:
     """``transactions_balanced`` for the given transactions only (those a full pass found suspect)."""
     found: list[Discrepancy] = []
-    for start in range(0, len(transaction_ids), BATCH):
-        ids = transaction_ids[start:start + BATCH]
+    for ids in _batches(transaction_ids):
         found += _unbalanced_transactions(session, Entry.transaction_id.in_(ids), Transaction.id.in_(ids))
     return found
 
@@ -102,6 +124,34 @@ def _unbalanced_transactions(session: Session, entries_where, transactions_where
     return found
 
 
+# Each checkpoint with the one before it on its account (by ``upto_entry_id``, then id) and the sum
+# of the account's entries between the two. All of them in one window pass (a full run) ...
+_CHECKPOINTS_ALL = text(
+    "WITH ordered AS ("
+    " SELECT id, account_id, upto_entry_id, balance,"
+    "  lag(upto_entry_id, 1, 0) OVER w AS prev_upto, lag(balance, 1, 0) OVER w AS prev_balance"
+    " FROM ledger_balance_checkpoints"
+    " WINDOW w AS (PARTITION BY account_id ORDER BY upto_entry_id, id))"
+    " SELECT o.id, o.account_id, o.upto_entry_id, o.balance, o.prev_balance,"
+    "  (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e"
+    "   WHERE e.account_id = o.account_id AND e.id > o.prev_upto AND e.id <= o.upto_entry_id) AS delta"
+    " FROM ordered o ORDER BY o.account_id, o.upto_entry_id, o.id"
+)
+# ... or only those past ``since``, each finding the one before it by the (account_id, upto_entry_id)
+# index (an incremental run: the window over a year of nightly checkpoints would sort them all).
+_CHECKPOINTS_SINCE = text(
+    "SELECT o.id, o.account_id, o.upto_entry_id, o.balance, coalesce(p.balance, 0),"
+    " (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e"
+    "  WHERE e.account_id = o.account_id AND e.id > coalesce(p.upto_entry_id, 0) AND e.id <= o.upto_entry_id)"
+    " FROM ledger_balance_checkpoints o"
+    " LEFT JOIN ledger_balance_checkpoints p ON p.id = ("
+    "  SELECT q.id FROM ledger_balance_checkpoints q WHERE q.account_id = o.account_id"
+    "  AND (q.upto_entry_id < o.upto_entry_id OR (q.upto_entry_id = o.upto_entry_id AND q.id < o.id))"
+    "  ORDER BY q.upto_entry_id DESC, q.id DESC LIMIT 1)"
+    " WHERE o.upto_entry_id > :since ORDER BY o.account_id, o.upto_entry_id, o.id"
+)
+
+
 def checkpoints_valid(session: Session, *, since_entry_id: int = 0) -> list[Discrepancy]:
     """Each balance checkpoint of a system account equals the sum of its entries up to the
     checkpoint's ``upto_entry_id``.
@@ -110,20 +160,7 @@ def checkpoints_valid(session: Session, *, since_entry_id: int = 0) -> list[Disc
     before it. A full run sums from zero; an incremental run checks the checkpoints past
     ``since_entry_id`` against the checkpoint before each (checked by an earlier run).
     """
-    rows = session.execute(
-        text(
-            "WITH ordered AS ("
-            " SELECT id, account_id, upto_entry_id, balance,"
-            "  lag(upto_entry_id, 1, 0) OVER w AS prev_upto, lag(balance, 1, 0) OVER w AS prev_balance"
-            " FROM ledger_balance_checkpoints"
-            " WINDOW w AS (PARTITION BY account_id ORDER BY upto_entry_id, id))"
-            " SELECT o.id, o.account_id, o.upto_entry_id, o.balance, o.prev_balance,"
-            "  (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e"
-            "   WHERE e.account_id = o.account_id AND e.id > o.prev_upto AND e.id <= o.upto_entry_id) AS delta"
-            " FROM ordered o WHERE o.upto_entry_id > :since ORDER BY o.account_id, o.upto_entry_id, o.id"
-        ),
-        {"since": since_entry_id if since_entry_id else -1},
-    )
+    rows = session.execute(_CHECKPOINTS_SINCE if since_entry_id else _CHECKPOINTS_ALL, {"since": since_entry_id})
     found: list[Discrepancy] = []
     account, running = None, 0
     for checkpoint_id, account_id, upto, stored, prev_balance, delta in rows:
@@ -148,32 +185,77 @@ def units_balanced(session: Session, *, since_entry_id: int = 0) -> list[Discrep
         .having(func.sum(Entry.amount) != 0)
     ).all()
     found = [Discrepancy("unit_sum", f"unit:{u}", 0, int(s)) for u, s in rows]
-    mismatched = session.execute(
-        select(Entry.id, Entry.unit, Account.unit)
-        .join(Account, Account.id == Entry.account_id)
-        .where(Entry.id > since_entry_id, Entry.unit != Account.unit)
-    ).all()
+    if since_entry_id:  # each new entry's account looked up by its key, not the accounts table hashed
+        account_unit = select(Account.unit).where(Account.id == Entry.account_id).scalar_subquery()
+        mismatched = session.execute(
+            select(Entry.id, Entry.unit, account_unit).where(Entry.id > since_entry_id, Entry.unit != account_unit)
+        ).all()
+    else:
+        mismatched = session.execute(
+            select(Entry.id, Entry.unit, Account.unit)
+            .join(Account, Account.id == Entry.account_id)
+            .where(Entry.unit != Account.unit)
+        ).all()
     found += [Discrepancy("entry_unit", f"entry:{e}", a, u) for e, u, a in mismatched]
     return found
 
 
 def no_negative_wallets(session: Session, *, since_entry_id: int = 0) -> list[Discrepancy]:
-    """No account that may not go negative is below zero, by stored balance or by its entries
-    (by entries: of the accounts with entries after ``since_entry_id``)."""
-    stored = session.execute(
-        select(Account.id, Account.balance).where(Account.allow_negative.is_(False), Account.balance < 0)
-    ).all()
+    """No account that may not go negative is below zero, by stored balance or by its entries.
+
+    With ``since_entry_id`` (incremental runs) only the accounts with entries after it, a batch at a
+    time. The sum of an untracked one (a till, a sink) is its latest checkpoint (checked by this run's
+    ``checkpoints_valid`` or an earlier run's) plus its entries after it, so a busy till costs its
+    day, not its history. A tracked wallet's sum is what ``stored_balances`` compares with its stored
+    balance, which may not be negative: a negative sum fails that check, so it is not summed twice."""
+    if not since_entry_id:
+        stored = session.execute(
+            select(Account.id, Account.balance).where(Account.allow_negative.is_(False), Account.balance < 0)
+        ).all()
+        derived = session.execute(
+            select(Entry.account_id, func.sum(Entry.amount))
+            .join(Account, Account.id == Entry.account_id)
+            .where(Account.allow_negative.is_(False))
+            .group_by(Entry.account_id)
+            .having(func.sum(Entry.amount) < 0)
+        ).all()
+    else:
+        stored, derived = [], []
+        for ids in _batches(_touched_accounts(session, since_entry_id)):
+            stored += session.execute(
+                select(Account.id, Account.balance)
+                .where(Account.id.in_(ids), Account.allow_negative.is_(False), Account.balance < 0)
+            ).all()
+            derived += [(a, total) for a, total in session.execute(_sums_since_checkpoint(ids))
+                        if total < 0]
     found = [Discrepancy("negative_balance", f"account:{a}", ">=0", int(b)) for a, b in stored]
-    derived = (
-        select(Entry.account_id, func.sum(Entry.amount))
-        .join(Account, Account.id == Entry.account_id)
-        .where(Account.allow_negative.is_(False))
-    )
-    if since_entry_id:
-        derived = derived.where(Entry.account_id.in_(_touched_accounts(since_entry_id)))
-    rows = session.execute(derived.group_by(Entry.account_id).having(func.sum(Entry.amount) < 0)).all()
-    found += [Discrepancy("negative_entries_sum", f"account:{a}", ">=0", int(s)) for a, s in rows]
+    found += [Discrepancy("negative_entries_sum", f"account:{a}", ">=0", int(s)) for a, s in derived]
     return found
+
+
+def _sums_since_checkpoint(account_ids: list[int]):
+    """(account, sum of all its entries) for the untracked accounts of ``account_ids`` that may not go
+    negative: its latest checkpoint (checked by this run or an earlier one) plus the entries after it."""
+    earlier = aliased(BalanceCheckpoint)
+    latest = (
+        select(earlier.id)
+        .where(earlier.account_id == Account.id)
+        .order_by(earlier.upto_entry_id.desc(), earlier.id.desc())
+        .limit(1)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+    after = func.coalesce(BalanceCheckpoint.upto_entry_id, 0)
+    entries = (
+        select(func.coalesce(func.sum(Entry.amount), 0))
+        .where(Entry.account_id == Account.id, Entry.id > after)
+        .scalar_subquery()
+    )
+    return (
+        select(Account.id, func.coalesce(BalanceCheckpoint.balance, 0) + entries)
+        .outerjoin(BalanceCheckpoint, BalanceCheckpoint.id == latest)
+        .where(Account.id.in_(account_ids), Account.allow_negative.is_(False), Account.track_balance.is_(False))
+    )
 
 
 _HASHED_COLUMNS = (
