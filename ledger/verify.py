@@ -92,12 +92,17 @@ def transactions_balanced(
     """
     if not (since_transaction_id or since_entry_id):
         return _unbalanced_transactions(session, None, None)
-    # Two index range reads (not one OR, which no index answers: it read every entry of the book).
-    ids = session.scalars(
+    return transactions_balanced_among(session, new_transactions(session, since_transaction_id, since_entry_id))
+
+
+def new_transactions(session: Session, since_transaction_id: int, since_entry_id: int) -> list[int]:
+    """The transactions after ``since_transaction_id`` and those with an entry after
+    ``since_entry_id``, in id order: by two index range reads (one ``OR`` of the two, which no index
+    answers, read every entry of the book)."""
+    return sorted(session.scalars(
         union(select(Transaction.id).where(Transaction.id > since_transaction_id),
               select(Entry.transaction_id).where(Entry.id > since_entry_id))
-    ).all()
-    return transactions_balanced_among(session, sorted(ids))
+    ))
 
 
 def transactions_balanced_among(session: Session, transaction_ids: list[int]) -> list[Discrepancy]:

@@ -14,10 +14,10 @@ def test_the_reconciliation_page_starts_a_check_and_follows_its_progress_in_chin
     reached, release = threading.Event(), threading.Event()
     original = market_checks.RECONCILIATION_CHECKS["stock"]
 
-    def stock(session):
+    def stock(session, **scope):
         reached.set()
         release.wait(60)
-        return original(session)
+        return original(session, **scope)
 
     monkeypatch.setitem(market_checks.RECONCILIATION_CHECKS, "stock", stock)
     world.member(world.community())

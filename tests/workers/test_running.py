@@ -165,9 +165,9 @@ KILLABLE = textwrap.dedent(
     else:
         original = market_checks.RECONCILIATION_CHECKS["stock"]
 
-        def stock(session):
+        def stock(session, **scope):
             pause()
-            return original(session)
+            return original(session, **scope)
 
         market_checks.RECONCILIATION_CHECKS["stock"] = stock
         from workers import jobs

@@ -43,10 +43,10 @@ def paused_check(monkeypatch):
     reached, release = threading.Event(), threading.Event()
     original = market_checks.RECONCILIATION_CHECKS["stock"]
 
-    def stock(session):
+    def stock(session, **scope):
         reached.set()
         release.wait(60)
-        return original(session)
+        return original(session, **scope)
 
     monkeypatch.setitem(market_checks.RECONCILIATION_CHECKS, "stock", stock)
     yield reached, release
@@ -98,7 +98,7 @@ def test_a_requested_reconciliation_answers_at_once_and_reports_progress_while_o
 def test_a_requested_run_that_breaks_is_recorded_as_failed(app, world, monkeypatch):
     _sealed_book(app, world)
 
-    def broken(session):
+    def broken(session, **scope):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setitem(market_checks.RECONCILIATION_CHECKS, "stock", broken)

@@ -141,3 +141,24 @@ def test_the_redemption_check_does_not_hold_the_book_in_memory(shop):
     _grow_book(shop, 2000)
     large = _peak_bytes(shop)
     assert large < small + 100_000, (small, large)  # a row of the book held per basket would add ~400,000
+
+
+def test_an_incremental_run_checks_the_baskets_and_refunds_its_transactions_posted(shop):
+    """Scoped to the day's ledger transactions: its baskets, its refunds and the (older) basket
+    lines those refunds return; an older basket is left to the full run."""
+    old, new = shop.basket(("SOAP", 4)).json, shop.basket(("SOAP", 1)).json
+    line = old["lines"][0]
+    refund = shop.cashier.post(f"/api/v1/redemptions/{old['id']}/refund",
+                               {"reason": "多拿了", "lines": [{"line_id": line["id"], "quantity": 2}]}).json
+    _tamper(shop, f"UPDATE ledger_entries SET amount = amount + 5 WHERE {_TILL_ENTRY}", tx=old["transaction_id"])
+    _tamper(shop, f"UPDATE ledger_entries SET amount = amount + 5 WHERE {_TILL_ENTRY}", tx=new["transaction_id"])
+    _tamper(shop, "UPDATE redemption_refund_lines SET quantity = 1 WHERE refund_id = :f", f=refund["id"])
+    day = sorted([new["transaction_id"], refund["transaction_id"]])
+    found = shop.world._run(lambda s: redemption_discrepancies(s, transactions=day))
+    assert sorted((d.check, d.subject) for d in found) == sorted([
+        ("redemption_total", f"redemption:{new['id']}"),
+        ("refunded_quantity", f"redemption_line:{line['id']}"),
+    ])
+    everything = {(d.check, d.subject) for d in shop.world._run(redemption_discrepancies)}
+    assert ("redemption_total", f"redemption:{old['id']}") in everything
+    assert shop.world._run(lambda s: redemption_discrepancies(s, transactions=[])) == []
