@@ -234,7 +234,8 @@ def _database_size(url: str) -> int:
 
 
 def _business_dates(url: str) -> dict[str, str]:
-    """Yesterday, the last day of last month (the disclosure's night) and the last expiry date."""
+    """The night before yesterday and yesterday's (the nightly jobs before and after the bench's one
+    day), the last day of last month (the disclosure's night) and the last expiry date."""
     from service.bookkeeping import expiry
     from service.demo_city import EXPIRY_MONTH_DAY
     from service.localtime import today
@@ -243,7 +244,8 @@ def _business_dates(url: str) -> dict[str, str]:
     cleared = expiry.expiry_date(EXPIRY_MONTH_DAY, yesterday.year)
     if cleared > yesterday:
         cleared = expiry.expiry_date(EXPIRY_MONTH_DAY, yesterday.year - 1)
-    return {"star_tiers": yesterday.isoformat(),
+    return {"night_before": (yesterday - dt.timedelta(days=1)).isoformat(), "night": yesterday.isoformat(),
+            "star_tiers": yesterday.isoformat(),
             "disclosure": (yesterday.replace(day=1) - dt.timedelta(days=1)).isoformat(),
             "expiry": cleared.isoformat()}
 
@@ -280,10 +282,15 @@ def bench(backend: str, args) -> dict:
 
         print(json.dumps(result, ensure_ascii=False), file=sys.stderr, flush=True)  # so far, should a job not end
         run("idle", _idle, url)
-        run("checkpoints", _job, url, "checkpoint_system_accounts")
+        # The nights before: checkpoints and Merkle blocks, as the schedule runs them before reconciling.
+        run("checkpoints", _job, url, "checkpoint_system_accounts", dates["night_before"])
+        run("merkle_blocks", _job, url, "build_merkle_blocks", dates["night_before"])
         run("full", _reconcile, url, "full")
         day = max(history.count // 365, 1)
         jobs["one_day_load"] = one_day(url, history, day)
+        # That day's night, in the schedule's order: checkpoints and the day's block, then reconciliation.
+        run("checkpoints_one_day", _job, url, "checkpoint_system_accounts", dates["night"])
+        run("merkle_blocks_one_day", _job, url, "build_merkle_blocks", dates["night"])
         run("incremental_one_day", _reconcile, url, "incremental")
         run("star_tiers", _job, url, "apply_star_tiers", dates["star_tiers"])
         run("disclosure_every_community", _job, url, "publish_disclosures", dates["disclosure"])
