@@ -79,7 +79,9 @@ def generate(ctx) -> None:
         with ledger.posting_time(min(duplicate.ended_at + dt.timedelta(days=3), ctx.now)):
             operations.reverse_service_record(session, admin, duplicate.id, reason="重复登记，已在另一站点记录")
         late_member = rng.choice(volunteers)
-        late_start = (ctx.now - dt.timedelta(days=20)).replace(hour=1, minute=0, second=0, microsecond=0)
+        # 20:00 Shanghai: after every generated shift (they start by 15:30 and last at most 4 hours),
+        # so it never overlaps one of the volunteer's own.
+        late_start = (ctx.now - dt.timedelta(days=20)).replace(hour=12, minute=0, second=0, microsecond=0)
         operations.create_service_record(
             session, recorder, station_id=stations[0].id, volunteer_id=late_member.id,
             activity_id=activities[stations[0].id][0].id, started_at=late_start,
