@@ -21,6 +21,7 @@ from ledger.models import utcnow
 
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..extensions import db
+from ..rows import first_row
 from .models import ApiToken, Role, Staff, TokenKind
 from .residents import resident_accounts
 
@@ -213,11 +214,8 @@ def _principal_statement():
 def principal_for_token(token: str, *, kind: TokenKind = TokenKind.API) -> Principal | None:
     """The signed-in person of a bearer token (or a browser session), in ONE query: the token joined
     to its active staff member or resident, so revocation and deactivation take effect at once."""
-    row = (
-        db.session.connection()
-        .execute(_principal_statement(), {"digest": token_digest(token), "kind": kind.value, "now": utcnow()})
-        .first()
-    )
+    row = first_row(db.session, _principal_statement(),
+                    {"digest": token_digest(token), "kind": kind.value, "now": utcnow()})
     if row is None:
         return None
     staff_id, role, community_id, station_id, supermarket_id, name, must_change, member_id, m_community, m_name = row

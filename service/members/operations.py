@@ -15,7 +15,7 @@ from ..auth.operations import hash_secret
 from ..community.operations import get_community
 from ..errors import Conflict, Invalid, NotFound
 from ..privacy import mask_national_id, national_id_digest, normalise_national_id
-from ..rows import get_row
+from ..rows import first_row, get_row
 from . import stars
 from .cards import format_card_code, new_card_code, normalise_card_code  # noqa: F401 (re-exported)
 from .models import Household, Member
@@ -194,9 +194,9 @@ _BALANCES = _balances_statement()
 
 
 def _balances(session: Session, member_id: int):
-    # Core, not the ORM's execute: the statement returns plain columns, and the ORM layer would
-    # only add its per-call bookkeeping on the hottest read there is.
-    return session.connection().execute(_BALANCES, {"member_id": member_id}).first()
+    # Plain columns: sent as built (``rows.first_row``), without the ORM's or Core's per-call work
+    # on the hottest read there is.
+    return first_row(session, _BALANCES, {"member_id": member_id})
 
 
 def _balance_view(row) -> dict:
