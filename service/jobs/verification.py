@@ -28,6 +28,7 @@ from ledger.verify import (
     no_negative_wallets,
     stored_balances,
     transactions_balanced,
+    transactions_balanced_among,
     units_balanced,
 )
 
@@ -181,8 +182,10 @@ def verify(
         if progress is not None:
             progress(name, names.index(name), len(names))
 
+    # An incremental run's new transactions, read once: the domains' checks and the ledger's share them.
+    transactions = None if full else new_transactions(session, since.transaction_id, since.entry_id)
+
     def run_domain_checks() -> None:
-        transactions = None if full else new_transactions(session, since.transaction_id, since.entry_id)
         for name, check in extra.items():
             step(name)
             checks[name] = check(session, transactions=transactions)
@@ -204,7 +207,7 @@ def verify(
             checks[name] = passes.checks[name]
         counts, late = dict(passes.counts), passes.late_to_seal
     else:
-        checks.update(_ledger_checks(session, since, full, step))
+        checks.update(_ledger_checks(session, since, transactions, step))
         counts = _counts(session, since, full)
         late = _unsealed(session, since, None if full else previous, late_before)
     persisting = _late_to_seal(session, previous, late)
@@ -220,14 +223,18 @@ def verify(
     return Outcome(checks, counts, since, upto)
 
 
-def _ledger_checks(session: Session, since: Watermarks, full: bool, step) -> dict[str, list[Discrepancy]]:
-    """The ledger's checks one after another, over everything or what is new since ``since``."""
+def _ledger_checks(
+    session: Session, since: Watermarks, transactions: list[int] | None, step
+) -> dict[str, list[Discrepancy]]:
+    """The ledger's checks one after another, over everything (``transactions`` None) or what is new
+    since ``since`` (``transactions``: the new transactions, as ``new_transactions`` reads them)."""
+    full = transactions is None
     scope = {} if full else None
     checks = {}
     for name, check, window in (
         ("stored_balances", stored_balances, {"since_entry_id": since.entry_id}),
-        ("transactions_balanced", transactions_balanced,
-         {"since_transaction_id": since.transaction_id, "since_entry_id": since.entry_id}),
+        ("transactions_balanced", transactions_balanced if full else transactions_balanced_among,
+         {"transaction_ids": transactions}),
         ("units_balanced", units_balanced, {"since_entry_id": since.entry_id}),
         ("no_negative_wallets", no_negative_wallets, {"since_entry_id": since.entry_id}),
         ("checkpoints", checkpoints_valid, {"since_entry_id": since.entry_id}),
