@@ -34,6 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from . import chain
+from .db import send_straight
 from .errors import (
     AlreadyReversed,
     IdempotencyConflict,
@@ -295,12 +296,14 @@ def post(
 
 def _post_in_one_statement(session, connection, row, lines, shapes, digest, reverses_id) -> Posted:
     params = dict(row)
+    # As the engine's JSON serializer writes it (most postings have no details).
+    params["details"] = chain.canonical_json(row["details"]) if row["details"] else "{}"
     for i, ln in enumerate(lines):
         shape = shapes[ln.account_id]
         params[f"a{i}"], params[f"u{i}"], params[f"m{i}"], params[f"t{i}"] = (
             ln.account_id, shape.unit, ln.amount, shape.track_balance
         )
-    written = connection.execute(_pg_posting_statement(len(lines)), params).all()
+    written = send_straight(connection, _pg_posting_statement(len(lines)), params).fetchall()
     if not written:
         return _replay(session, row["idempotency_key"], digest, reverses_id)
     by_account = {account: (balance, version) for _tx, account, balance, version in written}

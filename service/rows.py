@@ -9,6 +9,8 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from ledger.db import send_straight
+
 from .errors import NotFound
 
 M = TypeVar("M")
@@ -30,33 +32,15 @@ def get_row(session: Session, model: type[M], row_id: int, *, what: str, lock: b
     return row
 
 
-_COMPILED: dict[int, tuple] = {}  # id(statement) -> (statement, SQL, its constant parameters)
-
-
 def first_row(session: Session, statement, params: dict):
     """The first row (a tuple) of ``statement``, a read built once at import, or None: for the reads
-    every request makes (the sign-in's token look-up, a resident's balance).
-
-    On PostgreSQL the statement is compiled once and sent straight through psycopg on the session's
-    connection (same transaction, or autocommit for a GET): SQLAlchemy's execution context costs
-    ~70 µs of CPU a statement, as much again as psycopg's own work. Only for statements whose
-    parameters and columns need no type conversion (integers, text, booleans, aware datetimes).
-    Elsewhere it goes through SQLAlchemy as any statement."""
+    every request makes (the sign-in's token look-up, a resident's balance). On PostgreSQL it is sent
+    straight through psycopg (``ledger.db.send_straight``: only parameters and columns that need no
+    type conversion); elsewhere through SQLAlchemy as any statement."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, params).first()
-    built = _COMPILED.get(id(statement))
-    if built is None or built[0] is not statement:
-        # Lists in the statement itself (``kind IN (…)``) are expanded once, with its other constants
-        # kept as parameters; the caller binds only scalars, merged over them at each call.
-        expanded = statement.compile(dialect=connection.dialect).construct_expanded_state(params)
-        constants = {name: value for name, value in expanded.parameters.items() if name not in params}
-        built = _COMPILED[id(statement)] = (statement, expanded.statement, constants)
-    _statement, sql, constants = built
-    bound = {**constants, **params}
-    # Whoever listens for statements sent (the HTTP bench's round-trip count, tests) still hears it.
-    connection.dispatch.before_cursor_execute(connection, None, sql, bound, None, False)
-    return connection.connection.driver_connection.execute(sql, bound).fetchone()
+    return send_straight(connection, statement, params).fetchone()
 
 
 def unnest_select(table: Table, columns: tuple[str, ...]):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 
 import ledger
 
@@ -91,4 +92,30 @@ def test_opposing_transfers_with_no_retry_never_deadlock(factory):
     results = run_threads(THREADS, work)
     assert all(isinstance(r, int) for r in results), outcome_kinds(results)
     assert sum(balance(factory, w) for w in wallets) == 1500
+    assert unsound(factory) == {}
+
+
+def test_a_lock_wait_given_up_in_the_straight_sent_posting_is_a_retryable_sqlalchemy_error(factory):
+    """The posting is sent straight through psycopg (``ledger.db.send_straight``); a driver error must
+    still arrive as SQLAlchemy's, with its SQLSTATE, or ``retrying`` would not retry it."""
+    book = open_book(factory, wallets=2)
+    a, b = book.wallets
+    award(factory, book, a, 100)
+    engine = factory.kw["bind"]
+    with engine.connect() as blocker:
+        blocker.execute(text("SELECT id FROM ledger_accounts WHERE id = :a FOR UPDATE"), {"a": a})
+
+        def impatient(session):
+            session.execute(text("SET LOCAL lock_timeout = '50ms'"))
+            return ledger.post(session, lines=[ledger.Line(a, -5), ledger.Line(b, 5)], idempotency_key=key(),
+                               kind="transfer", community_id=book.community_id)
+
+        with pytest.raises(OperationalError) as gave_up:
+            ledger.run_in_transaction(factory, impatient, attempts=1)
+        assert ledger.db.sqlstate(gave_up.value) == "55P03"
+        assert ledger.db.is_retryable(gave_up.value)
+        blocker.rollback()
+    # Released: the same unit of work, retried as ``retrying`` would, posts once.
+    posted = ledger.run_in_transaction(factory, impatient, attempts=2)
+    assert posted.balances == {a: 95, b: 5}
     assert unsound(factory) == {}
