@@ -501,7 +501,7 @@ def main() -> None:
         {
             "bench": "summary",
             "targets": {
-                "ratio_1_writer_postgresql": ">= 0.7",
+                "ratio_1_writer_postgresql": ">= 0.8",
                 "hot_over_spread_4_writers": ">= 0.8",
                 "read_large_over_small": "<= 1.2",
             },

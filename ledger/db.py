@@ -66,9 +66,13 @@ def make_engine(url: str, *, pooler: str | None = None, **kwargs) -> Engine:
         return engine
     # No pre-ping (a SELECT 1 round trip at every checkout): a connection that turns out dead is
     # detected by the unit of work's first statement and the work is retried (see ``retrying``).
+    # LIFO: a writer gets back the connection it just used (its server process warm, its statements
+    # prepared) instead of cycling through every connection a burst of threads left idle in the pool;
+    # in the ledger bench, one writer after a four-writer run posted 0.77-0.82 x raw FIFO, 0.95-0.99 LIFO.
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_use_lifo", True)
     if pooler == "transaction":
         kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
     return create_engine(url, **kwargs)
