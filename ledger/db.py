@@ -78,7 +78,7 @@ def make_engine(url: str, *, pooler: str | None = None, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-_COMPILED: dict[int, tuple] = {}  # id(statement) -> (statement, SQL, its constant parameters)
+_COMPILED: dict[int, tuple] = {}  # id(statement) -> (statement, SQL, constant parameters, bind processors)
 
 
 def send_straight(connection: Connection, statement, params: dict):
@@ -88,26 +88,49 @@ def send_straight(connection: Connection, statement, params: dict):
     SQLAlchemy's execution context costs ~70 µs of CPU per statement, as much again as psycopg's own
     work. Here the statement is compiled once per process; lists in the statement itself (``kind IN
     (…)``) are expanded then, with its other constants kept as parameters merged under ``params`` at
-    each call. So the caller binds only values psycopg converts as SQLAlchemy would (integers, text,
-    booleans, aware datetimes, lists as arrays; JSON as its canonical text, cast in the statement),
-    and reads only such columns. Same connection, same transaction; ``before_cursor_execute``
-    listeners still hear the statement (the HTTP bench and the tests count round trips); a driver
-    error is raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``…), so ``retrying``
-    sees deadlocks and serialization failures as it does elsewhere, and a dead connection is
-    invalidated."""
+    each call (a list the caller binds goes as an array: ``= ANY(:ids)``, never an expanding ``IN``,
+    which would be frozen at its first length). The parameters go through their types' bind
+    processors as SQLAlchemy would send them (JSON serialised, UTC timestamps checked); the columns
+    come back as psycopg reads them, so a caller reads only columns psycopg and SQLAlchemy read alike
+    (integers, text, booleans, aware timestamps, arrays; JSON parsed). Same connection, same
+    transaction; ``before_cursor_execute`` listeners still hear the statement (the HTTP bench and the
+    tests count round trips); a driver error is raised as SQLAlchemy's (``IntegrityError``,
+    ``OperationalError``…), so ``retrying`` sees deadlocks and serialization failures as it does
+    elsewhere, and a dead connection is invalidated."""
     built = _COMPILED.get(id(statement))
     if built is None or built[0] is not statement:
-        expanded = statement.compile(dialect=connection.dialect).construct_expanded_state(params)
+        compiled = statement.compile(dialect=connection.dialect)
+        bound_lists = [name for name in params if name in compiled.binds and compiled.binds[name].expanding]
+        if bound_lists:
+            raise ValueError(f"bind {', '.join(bound_lists)} as arrays (= ANY), not expanding IN lists")
+        expanded = compiled.construct_expanded_state(params)
         constants = {name: value for name, value in expanded.parameters.items() if name not in params}
-        built = _COMPILED[id(statement)] = (statement, expanded.statement, constants)
-    _statement, sql, constants = built
-    bound = {**constants, **params} if constants else params
+        # The types' bind processors (SQLAlchemy's own table of them), and those of the expanded lists.
+        processors = {name: process for name, process in {**compiled._bind_processors, **expanded.processors}.items()
+                      if process is not None}
+        constants = {name: processors[name](v) if name in processors else v for name, v in constants.items()}
+        processors = {name: process for name, process in processors.items() if name not in constants}
+        built = _COMPILED[id(statement)] = (statement, expanded.statement, constants, processors)
+    _statement, sql, constants, processors = built
+    bound = {**constants, **params} if constants else dict(params)
+    for name, process in processors.items():
+        if name in bound:
+            bound[name] = process(bound[name])
     connection.dispatch.before_cursor_execute(connection, None, sql, bound, None, False)
     driver = connection.connection.driver_connection
     try:
         return driver.execute(sql, bound)
     except connection.dialect.loaded_dbapi.Error as exc:
         raise _as_sqlalchemy_error(connection, sql, bound, exc) from exc
+
+
+def execute_hot(connection: Connection, statement, params: dict):
+    """``send_straight`` on PostgreSQL, ``connection.execute`` elsewhere: for a statement on a hot path
+    on both databases. Read the answer with ``fetchone()``/``fetchall()`` and by position (psycopg
+    gives tuples, SQLAlchemy rows)."""
+    if connection.dialect.name == "postgresql":
+        return send_straight(connection, statement, params)
+    return connection.execute(statement, params)
 
 
 def _as_sqlalchemy_error(connection: Connection, sql: str, params: dict, exc: Exception) -> DBAPIError:

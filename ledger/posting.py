@@ -296,8 +296,6 @@ def post(
 
 def _post_in_one_statement(session, connection, row, lines, shapes, digest, reverses_id) -> Posted:
     params = dict(row)
-    # As the engine's JSON serializer writes it (most postings have no details).
-    params["details"] = chain.canonical_json(row["details"]) if row["details"] else "{}"
     for i, ln in enumerate(lines):
         shape = shapes[ln.account_id]
         params[f"a{i}"], params[f"u{i}"], params[f"m{i}"], params[f"t{i}"] = (

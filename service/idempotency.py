@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger import RetryableConflict
 from ledger.chain import canonical_json
+from ledger.db import execute_hot
 from ledger.models import Base, UTCDateTime, utcnow
 
 from .auth.access import current_principal
@@ -134,11 +135,11 @@ def run_once(
 
     def attempt(session: Session):
         connection = session.connection()
-        claimed = connection.execute(
-            _CLAIM[connection.dialect.name],
+        claimed = execute_hot(
+            connection, _CLAIM[connection.dialect.name],
             {"principal": principal_key, "key": key, "request_hash": request_digest, "staff_id": staff_id,
              "created_at": utcnow()},
-        ).first()
+        ).fetchone()
         if claimed is None:  # seen before (a concurrent first claim made us wait for its commit)
             seen = connection.execute(_SEEN, {"principal": principal_key, "key": key}).first()
             if seen is None:

@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from ledger.db import send_straight
+from ledger.db import execute_hot
 
 from .errors import NotFound
 
@@ -35,12 +35,8 @@ def get_row(session: Session, model: type[M], row_id: int, *, what: str, lock: b
 def first_row(session: Session, statement, params: dict):
     """The first row (a tuple) of ``statement``, a read built once at import, or None: for the reads
     every request makes (the sign-in's token look-up, a resident's balance). On PostgreSQL it is sent
-    straight through psycopg (``ledger.db.send_straight``: only parameters and columns that need no
-    type conversion); elsewhere through SQLAlchemy as any statement."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return connection.execute(statement, params).first()
-    return send_straight(connection, statement, params).fetchone()
+    straight through psycopg (``ledger.db.send_straight``); elsewhere through SQLAlchemy."""
+    return execute_hot(session.connection(), statement, params).fetchone()
 
 
 def unnest_select(table: Table, columns: tuple[str, ...]):

@@ -21,13 +21,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import String, bindparam, cast, func, insert, literal, or_, select
+from sqlalchemy import String, any_, bindparam, cast, func, insert, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 import ledger
 from ledger import AccountType, Transaction, Unit
 from ledger.accounts import account_code
+from ledger.db import execute_hot
 from ledger.models import utcnow
 from ledger.shapes import AccountShape, remember_shapes
 
@@ -131,15 +133,15 @@ def _open_basket(session, principal, supermarket_id, member_id, card_code, paid_
         raise Invalid("paid_from is member or household", code="invalid_paid_from")
     postgres = session.get_bind().dialect.name == "postgresql"
     statement = _basket_read(paid_from, member_id is None, postgres)
-    row = session.connection().execute(
-        statement,
+    row = execute_hot(
+        session.connection(), statement,
         {
             "supermarket_id": supermarket_id, "member_id": member_id, "card_code": card_code, "key": key, "n": count,
             "till_code": account_code(AccountType.SUPERMARKET_TILL, supermarket_id, Unit.COIN),
             "skus": [ln["sku"] for ln in lines if ln.get("sku")],
             "ids": [ln["product_id"] for ln in lines if not ln.get("sku") and ln.get("product_id") is not None],
         },
-    ).first()
+    ).fetchone()
     if row is None:
         raise NotFound("supermarket not found")
     (sid, community_id, name, active, mid, member_community, member_name, member_active, household_id,
@@ -202,11 +204,15 @@ def _basket_read(paid_from: str, by_card: bool, postgres: bool):
     )
     p = _products.c
     product = (p.id, p.sku, p.price, p.stock, p.active, p.name, p.unit)
+    if postgres:  # arrays: the statement is sent straight (``execute_hot``), the same for any number of lines
+        named = or_(p.sku == any_(bindparam("skus", type_=ARRAY(p.sku.type))),
+                    p.id == any_(bindparam("ids", type_=ARRAY(p.id.type))))
+    else:
+        named = or_(p.sku.in_(bindparam("skus", expanding=True)), p.id.in_(bindparam("ids", expanding=True)))
     products = (
         select(func.json_agg(func.json_build_array(*product)) if postgres
                else func.json_group_array(func.json_array(*product)))
-        .where(p.supermarket_id == s.id,
-               or_(p.sku.in_(bindparam("skus", expanding=True)), p.id.in_(bindparam("ids", expanding=True))))
+        .where(p.supermarket_id == s.id, named)
         .scalar_subquery()
     )
     columns = [s.id, s.community_id, s.name, s.active, m.id, m.community_id, m.name, m.active, m.household_id,
@@ -353,7 +359,7 @@ def _write_redemption(session, principal, basket: Basket, sold, posted, note, at
             ),
             **(answer or {}),
         }
-        _taken_all(session.connection().execute(_basket_write(answer is not None), params).all(), sold)
+        _taken_all(execute_hot(session.connection(), _basket_write(answer is not None), params).fetchall(), sold)
         return redemption
     taken = stock.take(session, basket.supermarket_id, wanted)
     _taken_all(taken, sold)

@@ -119,3 +119,31 @@ def test_a_lock_wait_given_up_in_the_straight_sent_posting_is_a_retryable_sqlalc
     posted = ledger.run_in_transaction(factory, impatient, attempts=2)
     assert posted.balances == {a: 95, b: 5}
     assert unsound(factory) == {}
+
+
+def test_a_statement_sent_straight_binds_its_values_as_sqlalchemy_would(factory):
+    """``send_straight`` passes each value through its type's bind processor (JSON serialised by the
+    engine's serializer, a timestamp moved to UTC) and refuses an expanding ``IN`` list a caller binds,
+    which the compiled text, cached by statement, would freeze at its first length."""
+    import datetime as dt
+
+    from sqlalchemy import JSON, bindparam, column, select
+
+    from ledger.db import send_straight
+    from ledger.models import UTCDateTime
+
+    statement = select(
+        bindparam("doc", type_=JSON).label("doc"), bindparam("at", type_=UTCDateTime).label("at"),
+    )
+    at = dt.datetime(2026, 12, 5, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with factory() as session:
+        connection = session.connection()
+        straight = send_straight(connection, statement, {"doc": {"b": 1, "a": "绿"}, "at": at}).fetchone()
+        through = connection.execute(statement, {"doc": {"b": 1, "a": "绿"}, "at": at}).one()
+        assert tuple(straight) == tuple(through) == ({"a": "绿", "b": 1}, at)
+        assert straight[1].utcoffset() == dt.timedelta(0)
+        listed = select(column("x")).select_from(text("(VALUES (1), (2)) AS v(x)")).where(
+            column("x").in_(bindparam("xs", expanding=True))
+        )
+        with pytest.raises(ValueError, match="ANY"):
+            send_straight(connection, listed, {"xs": [1, 2]})
