@@ -8,7 +8,9 @@ and the PostgreSQL backends of the bench database), SQL round trips per request 
 app, see ``bench/http_app.py``), the ratios to ``/healthz`` at the same client count, and for
 baskets the share of PostgreSQL backend samples waiting on a lock (``pg_stat_activity``).
 Stops by itself: a fixed number of requests per point, a timeout per request, gunicorn stopped at
-the end (also on Ctrl-C).
+the end (also on Ctrl-C). Before the points of a request kind, ``--warmup`` requests of it are sent
+and not measured: a worker's first requests compile statements and fill caches, and in a short run
+those few slow requests were the p99.
 
     .venv/bin/python bench/http_bench.py                      # 3,000 requests per point
     .venv/bin/python bench/http_bench.py --requests 500 --clients 16
@@ -333,6 +335,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (Procfile: 4)")
     parser.add_argument("--residents", type=int, default=300, help="demo residents per community")
     parser.add_argument("--months", type=int, default=6, help="months of demo history")
+    parser.add_argument("--warmup", type=int, default=200,
+                        help="requests of each kind sent first and not measured (every worker compiles its "
+                             "statements and fills its caches on its first requests)")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     # Production settings need real secrets: one pair for this run, shared by setup and server.
@@ -352,6 +357,8 @@ def main() -> None:
         with psycopg.connect(f"host={HOST} port=5432 user=postgres dbname={PG_DB}", autocommit=True) as pg:
             floor: dict[int, dict] = {}
             for kind in ["healthz"] + [k for k in kinds if k != "healthz"]:
+                if args.warmup:
+                    run_point(port, kind, data, max(clients), args.warmup, server, pg)
                 for n in clients:
                     point = run_point(port, kind, data, n, args.requests, server, pg)
                     if kind == "healthz":
