@@ -87,25 +87,38 @@ def reverse_adjustment(
     )
 
 
-def location_label(session: Session, location: str | None) -> str | None:
-    """'station:3' -> the station's name (locations are recorded as '<kind>:<id>')."""
-    if not location or ":" not in location:
-        return location
-    kind, _, raw_id = location.partition(":")
-    model = {"station": Station, "supermarket": Supermarket}.get(kind)
-    place = session.get(model, int(raw_id)) if model and raw_id.isdigit() else None
-    return place.name if place else location
+_PLACES = {"station": Station, "supermarket": Supermarket}  # locations are recorded as '<kind>:<id>'
+
+
+def _place(location: str | None) -> tuple[str, int] | None:
+    kind, _, raw_id = (location or "").partition(":")
+    return (kind, int(raw_id)) if kind in _PLACES and raw_id.isdigit() else None
+
+
+def location_labels(session: Session, locations) -> dict[str, str]:
+    """'station:3' -> the station's name, for every location given that names a place there is:
+    one read per kind of place, however many lines name them."""
+    wanted: dict[str, set[int]] = {}
+    for place in filter(None, map(_place, set(locations))):
+        wanted.setdefault(place[0], set()).add(place[1])
+    labels = {}
+    for kind, ids in wanted.items():
+        model = _PLACES[kind]
+        for place_id, name in session.execute(select(model.id, model.name).where(model.id.in_(ids))):
+            labels[f"{kind}:{place_id}"] = name
+    return labels
 
 
 def describe_lines(session: Session, lines: list[ledger.StatementLine]) -> list[dict]:
     """Statement lines with who did it and where, and a one-line description of what it was."""
     actor_ids = {ln.actor_id for ln in lines if ln.actor_id}
     names = dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(actor_ids))).all()) if actor_ids else {}
+    places = location_labels(session, (ln.location for ln in lines))
     described = []
     for line in lines:
         row = asdict(line)
         row["actor_name"] = names.get(line.actor_id)
-        row["location"] = location_label(session, line.location)
+        row["location"] = places.get(line.location, line.location)
         row["description"] = line.details.get("description") or line.memo or line.kind
         described.append(row)
     return described

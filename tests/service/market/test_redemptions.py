@@ -258,3 +258,32 @@ def test_a_closed_supermarket_sells_nothing(shop, world):
     assert response.status_code == 422 and response.json["error"]["code"] == "supermarket_inactive"
     assert shop.snapshot() == before
     assert world.balance(shop.member, Unit.COIN) == 100
+
+
+def test_a_statement_page_names_its_places_in_a_fixed_number_of_reads(shop):
+    """Every basket line of a resident's statement names the supermarket; the page reads each kind of
+    place once, not once per line (the identity map keeps no loaded place alive between lines, so a
+    look-up per line went to the database every time: 20 lines, 20 more reads)."""
+    from sqlalchemy import event
+
+    def statement_reads():
+        engine = shop.world._run(lambda s: s.get_bind().engine)
+        sent = []
+        listener = lambda *_args: sent.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            response = shop.admin.get(f"/api/v1/members/{shop.member.id}/statement?limit=20&unit=COIN")
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200, response.json
+        return response.json["lines"], len(sent)
+
+    assert shop.basket(("SOAP", 1)).status_code == 201
+    lines, few = statement_reads()
+    for _ in range(5):
+        assert shop.basket(("SOAP", 1)).status_code == 201
+    lines, many = statement_reads()
+    baskets = [ln for ln in lines if ln["kind"] == "redemption"]
+    assert len(baskets) == 6
+    assert {ln["location"] for ln in baskets} == {shop.supermarket.name}
+    assert many == few
