@@ -92,7 +92,8 @@ def send_straight(connection: Connection, statement, params: dict):
     which would be frozen at its first length). The parameters go through their types' bind
     processors as SQLAlchemy would send them (JSON serialised, UTC timestamps checked); the columns
     come back as psycopg reads them, so a caller reads only columns psycopg and SQLAlchemy read alike
-    (integers, text, booleans, aware timestamps, arrays; JSON parsed). Same connection, same
+    (integers, text, booleans, arrays; JSON parsed; a timestamp is the same instant but in the
+    session's time zone, not moved to UTC as ``UTCDateTime`` reads it). Same connection, same
     transaction; ``before_cursor_execute`` listeners still hear the statement (the HTTP bench and the
     tests count round trips); a driver error is raised as SQLAlchemy's (``IntegrityError``,
     ``OperationalError``…), so ``retrying`` sees deadlocks and serialization failures as it does
