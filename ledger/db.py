@@ -69,16 +69,20 @@ def make_engine(url: str, *, pooler: str | None = None, **kwargs) -> Engine:
     # LIFO: a writer gets back the connection it just used (its server process warm, its statements
     # prepared) instead of cycling through every connection a burst of threads left idle in the pool;
     # in the ledger bench, one writer after a four-writer run posted 0.77-0.82 x raw FIFO, 0.95-0.99 LIFO.
+    # The connections left at the bottom of the stack may sit idle for long: recycled after 30 minutes,
+    # before a firewall's or a pooler's idle time-out can have closed them under us.
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_use_lifo", True)
+        kwargs.setdefault("pool_recycle", 1800)
     if pooler == "transaction":
         kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
     return create_engine(url, **kwargs)
 
 
-_COMPILED: dict[int, tuple] = {}  # id(statement) -> (statement, SQL, constant parameters, bind processors)
+# (id(statement), names bound) -> (statement, SQL, constant parameters, bind processors)
+_COMPILED: dict[tuple[int, frozenset], tuple] = {}
 
 
 def send_straight(connection: Connection, statement, params: dict):
@@ -98,7 +102,10 @@ def send_straight(connection: Connection, statement, params: dict):
     tests count round trips); a driver error is raised as SQLAlchemy's (``IntegrityError``,
     ``OperationalError``…), so ``retrying`` sees deadlocks and serialization failures as it does
     elsewhere, and a dead connection is invalidated."""
-    built = _COMPILED.get(id(statement))
+    # Keyed by the names bound too: which parameters are the statement's own constants (merged under
+    # the caller's, their processors applied once) depends on which ones the caller binds.
+    cache_key = (id(statement), frozenset(params))
+    built = _COMPILED.get(cache_key)
     if built is None or built[0] is not statement:
         compiled = statement.compile(dialect=connection.dialect)
         bound_lists = [name for name in params if name in compiled.binds and compiled.binds[name].expanding]
@@ -111,12 +118,14 @@ def send_straight(connection: Connection, statement, params: dict):
                       if process is not None}
         constants = {name: processors[name](v) if name in processors else v for name, v in constants.items()}
         processors = {name: process for name, process in processors.items() if name not in constants}
-        built = _COMPILED[id(statement)] = (statement, expanded.statement, constants, processors)
+        built = _COMPILED[cache_key] = (statement, expanded.statement, constants, processors)
     _statement, sql, constants, processors = built
     bound = {**constants, **params} if constants else dict(params)
     for name, process in processors.items():
         if name in bound:
             bound[name] = process(bound[name])
+    if not connection.in_transaction():  # as ``Connection.execute`` would, so its commit() commits
+        connection.begin()
     connection.dispatch.before_cursor_execute(connection, None, sql, bound, None, False)
     driver = connection.connection.driver_connection
     try:
@@ -139,6 +148,9 @@ def _as_sqlalchemy_error(connection: Connection, sql: str, params: dict, exc: Ex
     dbapi = connection.dialect.loaded_dbapi
     dead = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
     if dead and not connection.invalidated:
+        # As SQLAlchemy does: the server is likely gone for every pooled connection made before now
+        # (a restart, a fail-over), so the pool retires them all, not only this one.
+        connection.engine.pool._invalidate(connection.connection, exc)
         connection.invalidate(exc)
     return DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=dead, dialect=connection.dialect)
 

@@ -205,7 +205,8 @@ def _basket_read(paid_from: str, by_card: bool, postgres: bool):
     p = _products.c
     product = (p.id, p.sku, p.price, p.stock, p.active, p.name, p.unit)
     if postgres:  # arrays: the statement is sent straight (``execute_hot``), the same for any number of lines
-        named = or_(p.sku == any_(bindparam("skus", type_=ARRAY(p.sku.type))),
+        # Unbounded text: a cast to the column's VARCHAR(40) would cut a longer SKU and match another.
+        named = or_(p.sku == any_(bindparam("skus", type_=ARRAY(String))),
                     p.id == any_(bindparam("ids", type_=ARRAY(p.id.type))))
     else:
         named = or_(p.sku.in_(bindparam("skus", expanding=True)), p.id.in_(bindparam("ids", expanding=True)))

@@ -147,3 +147,41 @@ def test_a_statement_sent_straight_binds_its_values_as_sqlalchemy_would(factory)
         )
         with pytest.raises(ValueError, match="ANY"):
             send_straight(connection, listed, {"xs": [1, 2]})
+        # A parameter with a default, left out by one call and bound by the next, is processed both times.
+        defaulted = select(bindparam("doc", type_=JSON, value={"default": True}).label("doc"))
+        assert send_straight(connection, defaulted, {}).fetchone()[0] == {"default": True}
+        assert send_straight(connection, defaulted, {"doc": {"mine": 1}}).fetchone()[0] == {"mine": 1}
+
+
+def test_a_connection_lost_in_a_straight_statement_retires_the_whole_pool(pg_url):
+    """A server restart kills every pooled connection; the first statement to find out (often a
+    sign-in read, sent straight and not retried) must have the pool retire them all, as SQLAlchemy's
+    own error handling does, or each later checkout fails once more."""
+    from sqlalchemy import literal_column, select
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
+
+    from ledger.db import send_straight
+
+    engine = ledger.make_engine(pg_url, pool_size=3, max_overflow=0)
+    admin = ledger.make_engine(pg_url, poolclass=NullPool)
+    try:
+        held = [engine.connect() for _ in range(3)]
+        pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in held]
+        for connection in held:
+            connection.close()
+        with admin.connect() as killer:
+            for pid in pids:
+                killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with engine.connect() as connection, pytest.raises(DBAPIError) as lost:
+            send_straight(connection, select(literal_column("1")), {}).fetchone()
+        assert lost.value.connection_invalidated
+        again = [engine.connect() for _ in range(3)]
+        try:
+            assert [c.execute(text("SELECT 1")).scalar() for c in again] == [1, 1, 1]
+        finally:
+            for connection in again:
+                connection.close()
+    finally:
+        engine.dispose()
+        admin.dispose()
