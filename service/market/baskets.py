@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..auth.access import Principal
 from ..auth.models import Role
@@ -24,6 +24,13 @@ def get_redemption(session: Session, principal: Principal, redemption_id: int) -
     return redemption
 
 
+def redemptions_query():
+    """Baskets to list, with what every listed basket shows (its refunds for the status and refunded
+    total, the resident for the masked name) loaded for the whole page at once: left lazy, each
+    basket read them again, as the identity map keeps no loaded row alive between baskets."""
+    return select(Redemption).options(selectinload(Redemption.refunds), selectinload(Redemption.member))
+
+
 def list_redemptions(
     session: Session,
     principal: Principal,
@@ -34,7 +41,7 @@ def list_redemptions(
     before: int | None = None,
 ) -> list[Redemption]:
     """Newest first, keyset-paginated by id; residents see only their own baskets."""
-    query = select(Redemption)
+    query = redemptions_query()
     if principal.role == Role.RESIDENT:
         if member_id is not None and member_id != principal.member_id:
             raise NotFound("member not found")

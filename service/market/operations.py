@@ -12,7 +12,7 @@ the pages, the demo and reconciliation import from here):
 """
 
 from ..localtime import zone as local_zone  # the counter pages read it as market.local_zone
-from .baskets import get_redemption, list_redemptions
+from .baskets import get_redemption, list_redemptions, redemptions_query
 from .catalogue import (
     FEW_LEFT_AT,
     RECEIPT_KINDS,
@@ -38,7 +38,7 @@ __all__ = [
     "FEW_LEFT_AT", "PAID_FROM", "RECEIPT_KINDS", "availability", "catalogue", "close_out", "create_product",
     "daily_totals", "default_period", "find_residents", "get_product", "get_redemption", "get_refund",
     "get_stock_receipt", "get_supermarket", "list_products", "list_redemptions", "list_stock_receipts",
-    "local_zone", "receive_stock", "redeem", "redemption_discrepancies", "redemption_receipt",
+    "local_zone", "receive_stock", "redeem", "redemption_discrepancies", "redemption_receipt", "redemptions_query",
     "refund_receipt", "refund_redemption", "resident_summary", "stock_discrepancies", "supermarket_for",
     "update_product",
 ]

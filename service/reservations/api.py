@@ -36,7 +36,11 @@ class Reservations(MethodView):
         def work(session):
             if principal.role == Role.RESIDENT:
                 operations.lapse_due(session, ledger.utcnow(), member_id=principal.member_id)
-            return [with_lines(session, r) for r in operations.list_reservations(session, principal, **query)]
+            listed = operations.list_reservations(session, principal, **query)
+            lines = operations.lines_for(session, listed)
+            for reservation in listed:
+                reservation.lines = lines[reservation.id]
+            return listed
 
         return db.run(work)
 

@@ -45,9 +45,18 @@ def held_coins(session: Session, member: Member) -> int:
 
 
 def lines_of(session: Session, reservation: Reservation) -> list[ReservationLine]:
-    return list(session.scalars(
-        select(ReservationLine).where(ReservationLine.reservation_id == reservation.id).order_by(ReservationLine.id)
-    ))
+    return lines_for(session, [reservation])[reservation.id]
+
+
+def lines_for(session: Session, reservations: list[Reservation]) -> dict[int, list[ReservationLine]]:
+    """The lines of each reservation (by id), in one read for a whole list."""
+    lines: dict[int, list[ReservationLine]] = {r.id: [] for r in reservations}
+    if lines:
+        for line in session.scalars(
+            select(ReservationLine).where(ReservationLine.reservation_id.in_(list(lines))).order_by(ReservationLine.id)
+        ):
+            lines[line.reservation_id].append(line)
+    return lines
 
 
 def reserve(

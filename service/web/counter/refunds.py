@@ -7,7 +7,6 @@ import re
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from ...auth.access import access
 from ...errors import DomainError
@@ -26,7 +25,7 @@ NUMBER = re.compile(r"^\s*([RF])?(?:(\d{1,4})-)?0*(\d+)\s*$", re.IGNORECASE)
 def find_baskets(supermarket, *, number: str, member: str, day: str, before: int | None) -> tuple[list[Redemption], int | None]:
     """This supermarket's baskets over the whole history, newest first, by receipt number (a basket's
     R… or a refund's F…), the resident's volunteer number, or the day; a page at a time."""
-    query = select(Redemption).where(Redemption.supermarket_id == supermarket.id)
+    query = market.redemptions_query().where(Redemption.supermarket_id == supermarket.id)
     if number:
         match = NUMBER.match(number)
         if not match:

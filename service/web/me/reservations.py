@@ -11,7 +11,7 @@ from ...auth.access import access
 from ...auth.models import Role
 from ...extensions import db
 from ...members.operations import get_member
-from ...reservations.operations import held_coins, lapse_due, lines_of, list_reservations, reserve
+from ...reservations.operations import held_coins, lapse_due, lines_for, list_reservations, reserve
 from ..core import bp, principal
 from ..forms import PROBLEMS, FormInvalid, failed, form_page, once
 from .card import qr_svg
@@ -41,10 +41,11 @@ def resident_reservations():
             error, field_errors, values, status = failed(exc)
     db.run(lambda s: lapse_due(s, ledger.utcnow(), member_id=who.member_id))  # lapses by itself on access
     mine = list_reservations(db.session, who, limit=20)
+    lines = lines_for(db.session, mine)
     return form_page(
         "resident/reservations.html",
         status,
-        reservations=[(r, lines_of(db.session, r)) for r in mine],
+        reservations=[(r, lines[r.id]) for r in mine],
         qr={r.id: qr_svg(r.code) for r in mine if r.status == "held"},
         held=held_coins(db.session, get_member(db.session, who.member_id)),
         shops=catalogue_for_community(db.session, who),

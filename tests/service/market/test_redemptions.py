@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 import ledger
 from ledger import Unit
+from service.privacy import mask_name
 
 
 def test_basket_moves_coins_to_the_till_and_stock_down_in_one_transaction(shop, world):
@@ -260,30 +261,51 @@ def test_a_closed_supermarket_sells_nothing(shop, world):
     assert world.balance(shop.member, Unit.COIN) == 100
 
 
+def _reads(shop, caller, path):
+    """The answer to GET ``path`` and how many statements the app sent for it."""
+    from sqlalchemy import event
+
+    engine = shop.world._run(lambda s: s.get_bind().engine)
+    sent = []
+    listener = lambda *_args: sent.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = caller.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200, response.json
+    return response.json, len(sent)
+
+
 def test_a_statement_page_names_its_places_in_a_fixed_number_of_reads(shop):
     """Every basket line of a resident's statement names the supermarket; the page reads each kind of
     place once, not once per line (the identity map keeps no loaded place alive between lines, so a
     look-up per line went to the database every time: 20 lines, 20 more reads)."""
-    from sqlalchemy import event
-
-    def statement_reads():
-        engine = shop.world._run(lambda s: s.get_bind().engine)
-        sent = []
-        listener = lambda *_args: sent.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            response = shop.admin.get(f"/api/v1/members/{shop.member.id}/statement?limit=20&unit=COIN")
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        assert response.status_code == 200, response.json
-        return response.json["lines"], len(sent)
-
+    path = f"/api/v1/members/{shop.member.id}/statement?limit=20&unit=COIN"
     assert shop.basket(("SOAP", 1)).status_code == 201
-    lines, few = statement_reads()
+    _page, few = _reads(shop, shop.admin, path)
     for _ in range(5):
         assert shop.basket(("SOAP", 1)).status_code == 201
-    lines, many = statement_reads()
-    baskets = [ln for ln in lines if ln["kind"] == "redemption"]
+    page, many = _reads(shop, shop.admin, path)
+    baskets = [ln for ln in page["lines"] if ln["kind"] == "redemption"]
     assert len(baskets) == 6
     assert {ln["location"] for ln in baskets} == {shop.supermarket.name}
     assert many == few
+
+
+def test_a_list_of_baskets_reads_their_refunds_and_residents_once_for_the_page(shop, world):
+    """Each listed basket shows its status, refunded total and resident: read for the whole page, not
+    basket by basket (one basket: N reads; six, two of them refunded, two residents: still N)."""
+    assert shop.basket(("SOAP", 1)).status_code == 201
+    _listed, few = _reads(shop, shop.admin, "/api/v1/redemptions")
+    other = world.member(shop.community, name="李四")
+    world.credit(other, 50)
+    made = [shop.basket(("SOAP", 1), member=other if n % 2 else None).json for n in range(5)]
+    for basket in made[:2]:
+        refunded = shop.cashier.post(f"/api/v1/redemptions/{basket['id']}/refund", {"reason": "退回"})
+        assert refunded.status_code == 201, refunded.json
+    listed, many = _reads(shop, shop.admin, "/api/v1/redemptions")
+    assert len(listed) == 6
+    assert sorted(b["status"] for b in listed) == ["completed"] * 4 + ["refunded"] * 2
+    assert {b["resident"] for b in listed} == {mask_name("张三丰"), mask_name("李四")}
+    assert many <= few + 2  # the refunds' lines once there are refunds, and nothing per basket

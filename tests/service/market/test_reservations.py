@@ -146,3 +146,19 @@ def test_a_lapse_racing_a_pickup_settles_exactly_once(pg_app, pg_shop):  # noqa:
     _sound(shop)
     assert shop.world.balance(shop.member, Unit.COIN) + 7 * shop.world._run(
         lambda s: s.query(Reservation).filter(Reservation.status == "picked_up").count()) == 50
+
+
+def test_a_list_of_reservations_reads_their_lines_once_for_the_page(shop):
+    """Each listed reservation carries its lines, read for the whole list (one reservation: N reads;
+    four, three of them with two lines: still N)."""
+    from .test_redemptions import _reads
+
+    resident = shop.world.resident(shop.member)
+    assert _reserve(shop, ("SOAP", 1), resident=resident).status_code == 201
+    _listed, few = _reads(shop, resident, "/api/v1/reservations")
+    for _ in range(3):  # 5 + 3 x 30 coins of the resident's 100; the 3 bottles of oil in stock
+        made = _reserve(shop, ("SOAP", 1), ("OIL1", 1), resident=resident)
+        assert made.status_code == 201, made.json
+    listed, many = _reads(shop, resident, "/api/v1/reservations")
+    assert sorted(len(r["lines"]) for r in listed) == [1, 2, 2, 2]
+    assert many == few
