@@ -5,13 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import ledger
-from ledger import Unit
-
 from ..community.models import Supermarket
 from ..errors import Invalid, NotFound
-from ..members.models import Household, Member
-from ..members.operations import household_wallet, member_wallet
+from ..members.models import Member
+from ..members.operations import coins_of
 from ..privacy import mask_name
 
 
@@ -26,22 +23,16 @@ def find_residents(
     members = session.scalars(query.order_by(Member.id).limit(20)).all()
     if not members:
         raise NotFound("no resident of this community has that card or phone", code="member_not_found")
-    return [resident_summary(session, member) for member in members]
+    coins = coins_of(session, [m.id for m in members])  # one read for a family's shared phone
+    return [resident_summary(member, *coins[member.id]) for member in members]
 
 
-def resident_summary(session: Session, member: Member) -> dict:
-    household_coins = None
-    if member.household_id:
-        household_coins = _fresh_balance(session, household_wallet(session, session.get(Household, member.household_id)).id)
+def resident_summary(member: Member, coins: int, household_coins: int) -> dict:
+    """What the cashier sees of a resident: masked name, their coins and their household's."""
     return {
         "member_id": member.id,
         "masked_name": mask_name(member.name),
-        "coins": _fresh_balance(session, member_wallet(session, member, Unit.COIN).id),
+        "coins": coins,
         "household_id": member.household_id,
-        "household_coins": household_coins,
+        "household_coins": household_coins if member.household_id else None,
     }
-
-
-def _fresh_balance(session: Session, account_id: int) -> int:
-    # A column read, not the ORM object: postings update balances behind the identity map.
-    return int(session.scalar(select(ledger.Account.balance).where(ledger.Account.id == account_id)))

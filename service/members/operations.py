@@ -193,6 +193,28 @@ def _balances_statement():
 _BALANCES = _balances_statement()
 
 
+
+def _coins_statement():
+    m = Member.__table__.c
+    return select(
+        m.id,
+        _wallet_balance(AccountType.MEMBER_WALLET, m.id, Unit.COIN),
+        _wallet_balance(AccountType.HOUSEHOLD_WALLET, m.household_id, Unit.COIN),
+    ).where(m.id.in_(bindparam("ids", expanding=True)))
+
+
+_COINS = _coins_statement()
+
+
+def coins_of(session: Session, member_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Member id -> (their coins, their household's coins) from the stored wallet balances, for many
+    residents in one read (0 for a wallet not opened yet)."""
+    if not member_ids:
+        return {}
+    return {mid: (int(coins or 0), int(household or 0))
+            for mid, coins, household in session.execute(_COINS, {"ids": list(member_ids)})}
+
+
 def _balances(session: Session, member_id: int):
     # Plain columns: sent as built (``rows.first_row``), without the ORM's or Core's per-call work
     # on the hottest read there is.
