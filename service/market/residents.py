@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from ..community.models import Supermarket
 from ..errors import Invalid, NotFound
 from ..members.models import Member
-from ..members.operations import coins_of
+from ..members.operations import Wallets, wallets_of
 from ..privacy import mask_name
 
 
@@ -23,16 +23,16 @@ def find_residents(
     members = session.scalars(query.order_by(Member.id).limit(20)).all()
     if not members:
         raise NotFound("no resident of this community has that card or phone", code="member_not_found")
-    coins = coins_of(session, [m.id for m in members])  # one read for a family's shared phone
-    return [resident_summary(member, *coins[member.id]) for member in members]
+    wallets = wallets_of(session, [m.id for m in members])  # one read for a family's shared phone
+    return [resident_summary(member, wallets[member.id]) for member in members]
 
 
-def resident_summary(member: Member, coins: int, household_coins: int) -> dict:
+def resident_summary(member: Member, wallets: Wallets) -> dict:
     """What the cashier sees of a resident: masked name, their coins and their household's."""
     return {
         "member_id": member.id,
         "masked_name": mask_name(member.name),
-        "coins": coins,
+        "coins": wallets.coins,
         "household_id": member.household_id,
-        "household_coins": household_coins if member.household_id else None,
+        "household_coins": wallets.household_coins if member.household_id else None,
     }

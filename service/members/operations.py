@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlalchemy.orm import Session
@@ -194,25 +195,36 @@ _BALANCES = _balances_statement()
 
 
 
-def _coins_statement():
+@dataclass(frozen=True)
+class Wallets:
+    """A resident's stored wallet balances (0 for a wallet not opened yet)."""
+
+    coins: int
+    hours_minutes: int
+    household_coins: int
+
+
+def _wallets_statement():
     m = Member.__table__.c
     return select(
         m.id,
         _wallet_balance(AccountType.MEMBER_WALLET, m.id, Unit.COIN),
+        _wallet_balance(AccountType.MEMBER_WALLET, m.id, Unit.HOUR),
         _wallet_balance(AccountType.HOUSEHOLD_WALLET, m.household_id, Unit.COIN),
     ).where(m.id.in_(bindparam("ids", expanding=True)))
 
 
-_COINS = _coins_statement()
+_WALLETS = _wallets_statement()
 
 
-def coins_of(session: Session, member_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Member id -> (their coins, their household's coins) from the stored wallet balances, for many
-    residents in one read (0 for a wallet not opened yet)."""
-    if not member_ids:
+def wallets_of(session: Session, member_ids) -> dict[int, Wallets]:
+    """Member id -> their coins, minutes and household coins from the stored wallet balances, for many
+    residents in one read (a family at the counter, the elders a helper acts for)."""
+    ids = list(member_ids)
+    if not ids:
         return {}
-    return {mid: (int(coins or 0), int(household or 0))
-            for mid, coins, household in session.execute(_COINS, {"ids": list(member_ids)})}
+    return {mid: Wallets(int(coins or 0), int(hours or 0), int(household or 0))
+            for mid, coins, hours, household in session.execute(_WALLETS, {"ids": ids})}
 
 
 def _balances(session: Session, member_id: int):

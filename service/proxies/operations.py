@@ -8,16 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import ledger
-from ledger import Unit
 
 from ..audit.operations import record_audit
 from ..auth.access import Principal
 from ..auth.models import Role
+from ..community.models import Community
 from ..community.operations import get_community
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..localtime import date_of, midnight_utc
 from ..members.models import Member
-from ..members.operations import get_member, member_wallet
+from ..members.operations import get_member, wallets_of
 from ..privacy import mask_name
 from ..rows import get_row
 from .models import HelperAction, HelperGrant
@@ -143,27 +143,50 @@ def acting_for(session: Session, principal: Principal) -> list[dict]:
     of this month's cap is left. Nothing else of the elder's."""
     if principal.role != Role.RESIDENT:
         raise Forbidden("only residents act as helpers")
-    grants = session.scalars(
-        select(HelperGrant).where(
-            HelperGrant.helper_member_id == principal.member_id, HelperGrant.revoked_at.is_(None)
-        ).order_by(HelperGrant.id)
-    ).all()
-    result = []
-    for grant in grants:
-        elder = get_member(session, grant.elder_member_id)
-        if not elder.active:
-            continue
-        result.append({
+    return [
+        {
             "grant_id": grant.id,
             "elder_member_id": elder.id,
             "elder_name": mask_name(elder.name),
             "relation": grant.relation,
-            "coins": ledger.balance(session, member_wallet(session, elder, Unit.COIN).id),
-            "hours_minutes": ledger.balance(session, member_wallet(session, elder, Unit.HOUR).id),
-            "monthly_coin_cap": monthly_cap(session, grant),
-            "coins_left_this_month": coins_left_this_month(session, grant),
-        })
-    return result
+            "coins": wallets.coins,
+            "hours_minutes": wallets.hours_minutes,
+            "monthly_coin_cap": cap,
+            "coins_left_this_month": left,
+        }
+        for grant, elder, wallets, cap, left in _elders_of(session, principal.member_id)
+    ]
+
+
+def _elders_of(session: Session, helper_id: int, now: dt.datetime | None = None):
+    """(grant, elder, their wallets, the grant's cap, coins left this month) for each live grant of the
+    helper whose elder is active, in grant order: a fixed number of reads however many elders."""
+    grants = session.scalars(select(HelperGrant).where(
+        HelperGrant.helper_member_id == helper_id, HelperGrant.revoked_at.is_(None),
+    ).order_by(HelperGrant.id)).all()
+    if not grants:
+        return []
+    elders = {m.id: m for m in session.scalars(
+        select(Member).where(Member.id.in_({g.elder_member_id for g in grants}), Member.active.is_(True))
+    )}
+    wallets = wallets_of(session, elders)
+    community_caps = dict(session.execute(
+        select(Community.id, Community.helper_monthly_coin_cap).where(Community.id.in_({g.community_id for g in grants}))
+    ).all())
+    spent = dict(session.execute(
+        select(HelperAction.grant_id, func.sum(HelperAction.coins))
+        .where(HelperAction.grant_id.in_([g.id for g in grants]),
+               HelperAction.created_at >= _month_start(now or ledger.utcnow()))
+        .group_by(HelperAction.grant_id)
+    ).all())
+    rows = []
+    for grant in grants:
+        elder = elders.get(grant.elder_member_id)
+        if elder is None:
+            continue
+        cap = min(grant.monthly_coin_cap, community_caps[grant.community_id])
+        rows.append((grant, elder, wallets[elder.id], cap, max(0, cap - int(spent.get(grant.id) or 0))))
+    return rows
 
 
 def authorise_helper(
@@ -213,20 +236,11 @@ def require_within_cap(session: Session, grant: HelperGrant, coins: int, now: dt
 
 def helped_elders(session: Session, helper: Member) -> list[dict]:
     """At the counter: the residents ``helper`` acts for, with masked names, coins and the cap left."""
-    grants = session.scalars(select(HelperGrant).where(
-        HelperGrant.helper_member_id == helper.id, HelperGrant.revoked_at.is_(None),
-    ).order_by(HelperGrant.id)).all()
-    result = []
-    for grant in grants:
-        elder = session.get(Member, grant.elder_member_id)
-        if elder is None or not elder.active:
-            continue
-        result.append({
-            "elder_member_id": elder.id, "elder_name": mask_name(elder.name), "relation": grant.relation,
-            "coins": ledger.balance(session, member_wallet(session, elder, Unit.COIN).id),
-            "coins_left_this_month": coins_left_this_month(session, grant),
-        })
-    return result
+    return [
+        {"elder_member_id": elder.id, "elder_name": mask_name(elder.name), "relation": grant.relation,
+         "coins": wallets.coins, "coins_left_this_month": left}
+        for grant, elder, wallets, _cap, left in _elders_of(session, helper.id)
+    ]
 
 
 def record_helper_action(
