@@ -45,3 +45,37 @@ def test_supervisor_reads_disputes_without_answer_forms(app, disputed):
     supervisor = staff_browser(app, disputed["world"].staff("supervisor", community=disputed["community"]))
     page = text_of(supervisor.get("/desk/disputes"))
     assert "金额不对" in page and 'name="outcome"' not in page
+
+
+def test_the_desk_lists_many_residents_disputes_in_a_fixed_number_of_reads(app, disputed):
+    """Each disputed line is described in its own resident's words, for all residents at once (it was
+    two to four statements more per resident)."""
+    from sqlalchemy import event
+
+    world = disputed["world"]
+    desk = staff_browser(app, world.admin(disputed["community"]))
+    engine = world._run(lambda s: s.get_bind().engine)
+
+    def desk_page():
+        sent = []
+        listener = lambda *_args: sent.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            page = desk.get("/desk/disputes")
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert page.status_code == 200
+        return text_of(page), len(sent)
+
+    _page, few = desk_page()
+    for name in ("李四", "赵六", "钱七"):
+        member = world.member(disputed["community"], name=name)
+        line = disputed["admin"].post(
+            "/api/v1/adjustments", json={"member_id": member.id, "unit": "COIN", "amount": 5, "reason": "补录"}
+        )
+        sent = post_form(resident_browser(app, member), "/me/disputes",
+                         {"transaction_id": line.json["id"], "reason": f"{name}的疑问"})
+        assert sent.status_code == 302, text_of(sent)
+    page, many = desk_page()
+    assert all(f"{name}的疑问" in page for name in ("李四", "赵六", "钱七")) and "金额不对" in page
+    assert many == few

@@ -4,8 +4,6 @@ number and an internal kind."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from sqlalchemy import and_, or_, select
 
 import ledger
@@ -49,15 +47,14 @@ def wallet_lines(session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], 
 
 
 def disputed_rows(session, disputes) -> dict[int, dict]:
-    """dispute id -> the disputed line as a statement row in the reader's language."""
+    """dispute id -> the disputed line as a statement row in its resident's words, for every dispute
+    at once (one read of the residents, one description pass)."""
     lines = wallet_lines(session, {(d.transaction_id, d.member_id) for d in disputes})
-    by_member: dict[int, list] = defaultdict(list)
-    for d in disputes:
-        if (d.transaction_id, d.member_id) in lines:
-            by_member[d.member_id].append(d)
-    rows: dict[int, dict] = {}
-    for member_id, theirs in by_member.items():
-        reader = session.get(Member, member_id)
-        described = statement_rows(session, [lines[(d.transaction_id, d.member_id)] for d in theirs], reader)
-        rows.update({d.id: row for d, row in zip(theirs, described, strict=True)})
-    return rows
+    shown = [d for d in disputes if (d.transaction_id, d.member_id) in lines]
+    if not shown:
+        return {}
+    readers = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_({d.member_id for d in shown})))}
+    described = statement_rows(
+        session, [lines[(d.transaction_id, d.member_id)] for d in shown], readers=[readers.get(d.member_id) for d in shown]
+    )
+    return {d.id: row for d, row in zip(shown, described, strict=True)}

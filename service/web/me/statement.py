@@ -57,8 +57,10 @@ def _goods(lines: list[dict] | None) -> str:
     return "、".join(f"{ln.get('name', '')}×{ln.get('quantity', '')}" for ln in lines or [])
 
 
-def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | None = None) -> list[dict]:
-    """What each line says, in the reader's language, from the line's structured details."""
+def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | None = None, *,
+                   readers: list[Member | None] | None = None) -> list[dict]:
+    """What each line says, in the reader's language, from the line's structured details; ``readers``
+    (one per line) when the lines are different residents' (the desk's disputes), read all at once."""
     award_ids = {ln.details.get("award_id") for ln in lines if ln.details.get("award_id")}
     awards = {a.id: a for a in session.scalars(select(ConductAward).where(ConductAward.id.in_(award_ids)))} if award_ids else {}
     people = AwardPeople.of(session, awards.values())
@@ -71,7 +73,9 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
     shops = dict(session.execute(select(Supermarket.id, Supermarket.name).where(Supermarket.id.in_(shop_ids))).all()) if shop_ids else {}
     zone = localtime.zone()
     rows = []
-    for line in lines:
+    for index, line in enumerate(lines):
+        if readers is not None:
+            reader = readers[index]
         kind, reversal = line.kind, False
         if kind.endswith(".reversal"):
             kind, reversal = kind[: -len(".reversal")], True
