@@ -194,7 +194,6 @@ def _balances_statement():
 _BALANCES = _balances_statement()
 
 
-
 @dataclass(frozen=True)
 class Wallets:
     """A resident's stored wallet balances (0 for a wallet not opened yet)."""

@@ -220,10 +220,6 @@ def monthly_cap(session: Session, grant: HelperGrant) -> int:
     return min(grant.monthly_coin_cap, get_community(session, grant.community_id).helper_monthly_coin_cap)
 
 
-def coins_left_this_month(session: Session, grant: HelperGrant, now: dt.datetime | None = None) -> int:
-    return max(0, monthly_cap(session, grant) - coins_spent_this_month(session, grant, now))
-
-
 def require_within_cap(session: Session, grant: HelperGrant, coins: int, now: dt.datetime | None = None) -> None:
     """Refuse (409) what would pass the monthly coin cap; call with the grant locked."""
     spent, cap = coins_spent_this_month(session, grant, now), monthly_cap(session, grant)
