@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 import ledger
 from ledger import Unit
@@ -25,6 +28,7 @@ from service.members.operations import household_wallet, member_wallet, register
 
 PASSWORD = "correct-horse-9"
 PIN = "246810"
+T = TypeVar("T")
 _counter = itertools.count(1)
 
 
@@ -77,6 +81,22 @@ class World:
     def _run(self, work):
         with self.app.app_context():
             return db.run(work)
+
+    def statements_of(self, request: Callable[[], T]) -> tuple[T, int]:
+        """What ``request()`` returns and how many statements the app sent to the database meanwhile
+        (tests that a page reads a fixed number of times however many items it shows)."""
+        with self.app.app_context():
+            engine = db.engine
+        sent = []
+
+        def count(*_args):
+            sent.append(1)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            return request(), len(sent)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
 
     def community(self, **settings) -> Community:
         n = next(_counter)

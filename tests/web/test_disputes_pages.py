@@ -50,22 +50,13 @@ def test_supervisor_reads_disputes_without_answer_forms(app, disputed):
 def test_the_desk_lists_many_residents_disputes_in_a_fixed_number_of_reads(app, disputed):
     """Each disputed line is described in its own resident's words, for all residents at once (it was
     two to four statements more per resident)."""
-    from sqlalchemy import event
-
     world = disputed["world"]
     desk = staff_browser(app, world.admin(disputed["community"]))
-    engine = world._run(lambda s: s.get_bind().engine)
 
     def desk_page():
-        sent = []
-        listener = lambda *_args: sent.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            page = desk.get("/desk/disputes")
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        page, sent = world.statements_of(lambda: desk.get("/desk/disputes"))
         assert page.status_code == 200
-        return text_of(page), len(sent)
+        return text_of(page), sent
 
     _page, few = desk_page()
     for name in ("李四", "赵六", "钱七"):

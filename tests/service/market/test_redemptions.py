@@ -263,18 +263,9 @@ def test_a_closed_supermarket_sells_nothing(shop, world):
 
 def _reads(shop, caller, path):
     """The answer to GET ``path`` and how many statements the app sent for it."""
-    from sqlalchemy import event
-
-    engine = shop.world._run(lambda s: s.get_bind().engine)
-    sent = []
-    listener = lambda *_args: sent.append(1)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = caller.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    response, sent = shop.world.statements_of(lambda: caller.get(path))
     assert response.status_code == 200, response.json
-    return response.json, len(sent)
+    return response.json, sent
 
 
 def test_a_statement_page_names_its_places_in_a_fixed_number_of_reads(shop):
