@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 import ledger
 from ledger import Account, AccountType, Entry, Unit
+from ledger.accounts import account_code
 
 from ..auth.operations import hash_secret
 from ..community.operations import get_community
@@ -259,6 +260,9 @@ def balance_for(session: Session, principal, member_id: int) -> dict:
 
 
 def member_statement(session: Session, member: Member, *, unit: str | None, limit: int, before: int | None):
+    """A page of the member's wallets' lines (of one unit or both). The wallets are found by their
+    codes in one read; one not opened yet has no lines (a read opens nothing)."""
     units = [Unit(unit)] if unit else list(Unit)
-    accounts = [member_wallet(session, member, u).id for u in units]
+    codes = [account_code(AccountType.MEMBER_WALLET, member.id, u) for u in units]
+    accounts = session.scalars(select(Account.id).where(Account.code.in_(codes))).all()
     return ledger.statement(session, accounts, limit=limit, before=before)
