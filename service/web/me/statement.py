@@ -73,9 +73,7 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
     shops = dict(session.execute(select(Supermarket.id, Supermarket.name).where(Supermarket.id.in_(shop_ids))).all()) if shop_ids else {}
     zone = localtime.zone()
     rows = []
-    for index, line in enumerate(lines):
-        if readers is not None:
-            reader = readers[index]
+    for line, line_reader in zip(lines, readers if readers is not None else [reader] * len(lines), strict=True):
         kind, reversal = line.kind, False
         if kind.endswith(".reversal"):
             kind, reversal = kind[: -len(".reversal")], True
@@ -86,13 +84,13 @@ def statement_rows(session, lines: list[ledger.StatementLine], reader: Member | 
             detail = d.get("description", "")  # the activity and the station, by their names
         elif kind in ("conduct_award", "conduct_deduction"):
             award = awards.get(d.get("award_id"))
-            detail = award_detail(award, people, reader) if award else ""
+            detail = award_detail(award, people, line_reader) if award else ""
         elif kind == "service_redemption":
             detail = d.get("description", "")
         elif kind == "hour_transfer":
             giver, receiver = members.get(d.get("from_member_id")), members.get(d.get("to_member_id"))
             relation = str(RELATIONS.get(d.get("relation", ""), ""))
-            if reader is not None and receiver is not None and receiver.id == reader.id:
+            if line_reader is not None and receiver is not None and receiver.id == line_reader.id:
                 title = _("Hours received from family")
                 detail = f"{mask_name(giver.name) if giver else ''}"
             else:
