@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, String, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import chain
+from .db import execute_hot
 from .models import Base, ChainLink, Entry, Transaction, UTCDateTime, utcnow
 
 FORMAT = "greencoin-statement/1"
@@ -192,19 +193,30 @@ LEAF_CHUNK = 16_384  # a power of two: every chunk but a block's last is one who
 HEADER_CHUNK = 1_000
 
 
+# The links of the range first, then their transactions by the range of ids those links name: a
+# hash (or merge) join over that range of the primary key instead of one index look-up per link
+# (2.1 -> 1.6 s for 1.1 M links, and no parallel workers started for every chunk). Links are sealed
+# in commit order, close to id order (a late committer sits at most the sealer's look-back below
+# the head), so the range is about as long as the chunk; a link far out of order only makes its
+# chunk read a longer range, never a wrong leaf.
 _LEAVES = text(
-    "SELECT t.content_hash FROM ledger_chain_links l LEFT JOIN ledger_transactions t ON t.id = l.transaction_id"
-    " WHERE l.seq > :after AND l.seq <= :upto ORDER BY l.seq"
+    "WITH links AS MATERIALIZED ("
+    " SELECT seq, transaction_id FROM ledger_chain_links WHERE seq > :after AND seq <= :upto)"
+    " SELECT t.content_hash FROM links l LEFT JOIN ledger_transactions t ON t.id = l.transaction_id"
+    " AND t.id >= (SELECT min(transaction_id) FROM links) AND t.id <= (SELECT max(transaction_id) FROM links)"
+    " ORDER BY l.seq"
 )
 
 
 def _leaf_chunk(session: Session, after_seq: int, upto_seq: int) -> list[str | None]:
     """The content hashes of the links ``after_seq < seq <= upto_seq`` in chain order (None for a
     link whose transaction is gone). A range of the primary key, not a LIMIT: the database walks
-    that range of links and looks each transaction up by its id, whatever its statistics say.
-    Plain SQL, not the ORM: it is read for every link of the book. (PostgreSQL's own sha256 is
-    slower than Python's for these 33- and 65-byte inputs, so the hashing stays here.)"""
-    return session.execute(_LEAVES, {"after": after_seq, "upto": upto_seq}).scalars().all()
+    that range of links, whatever its statistics say. Sent straight to the driver on PostgreSQL
+    (``ledger.db.execute_hot``): it is read for every link of the book, and SQLAlchemy's rows cost
+    more than the hashing. (PostgreSQL's own sha256 is slower than Python's for these 33- and
+    65-byte inputs, so the hashing stays here.)"""
+    rows = execute_hot(session.connection(), _LEAVES, {"after": after_seq, "upto": upto_seq}).fetchall()
+    return [content for (content,) in rows]
 
 
 def recomputed_root(session: Session, first_seq: int, last_seq: int) -> tuple[str | None, int]:

@@ -149,3 +149,44 @@ def test_leaves_added_in_runs_give_the_root_of_the_tree(chunks):
         streamed.add_many(hashes[start:start + size])
         start += size
     assert streamed.count == len(hashes) and streamed.root() == merkle.merkle_root(hashes)
+
+
+def test_leaves_of_links_sealed_out_of_id_order_are_their_own(pg_url, monkeypatch):
+    """A posting that commits after later ones were sealed gets a link past theirs: the chain's
+    order is not the transactions' id order. Each chunk's leaves (read by a range join over the
+    ids its links name) are still each link's own content hash, in chain order, and the blocks
+    built over them verify."""
+    engine = ledger.make_engine(pg_url)
+    factory = ledger.make_session_factory(engine)
+    book = open_book(factory, wallets=3)
+    late = factory()  # on a wallet of its own, so the others' postings do not wait for its lock
+    ledger.post(late, lines=[ledger.Line(book.wallets[2], 7), ledger.Line(book.issuance, -7)],
+                idempotency_key="late-committer", kind="award", community_id=book.community_id)
+    late.flush()  # its transaction id is drawn now, below every posting that follows
+    for n in range(9):
+        award(factory, book, book.wallets[n % 2], n + 1)
+    ledger.run_in_transaction(factory, ledger.seal)
+    late.commit()
+    late.close()
+    for n in range(4):
+        award(factory, book, book.wallets[n % 2], n + 1)
+
+    def close_blocks(session):
+        ledger.seal(session)
+        while merkle.build_block(session, max_links=4) is not None:
+            pass
+
+    ledger.run_in_transaction(factory, close_blocks)
+    with factory() as session:
+        links = session.execute(select(ChainLink.seq, ChainLink.transaction_id).order_by(ChainLink.seq)).all()
+        assert [link.transaction_id for link in links] != sorted(link.transaction_id for link in links)
+        content = dict(session.execute(select(ledger.models.Transaction.id,
+                                              ledger.models.Transaction.content_hash)).all())
+        expected = [content[link.transaction_id] for link in links]
+        for width in (1, 3, len(links)):
+            read = [leaf for after in range(0, len(links), width)
+                    for leaf in merkle._leaf_chunk(session, after, after + width)]
+            assert read == expected
+        monkeypatch.setattr(merkle, "LEAF_CHUNK", 2)
+        assert verify.merkle_blocks_valid(session) == []
+    engine.dispose()
