@@ -58,26 +58,33 @@ def stock_discrepancies(session: Session, *, transactions: list[int] | None = No
 def _against_till(check: str, record, line, line_key, sign: int, records: list[int] | None):
     """Baskets (``sign`` 1) or refunds (-1) whose lines do not add up to their total or whose till
     posting is missing or moved another amount: (kind, id, total, lines' sum, till). Of ``records``
-    only, when given."""
+    only, when given.
+
+    Both sides are summed before they meet, so each record is one row of a join, not a group: the
+    lines per record, and the till entries per transaction, read from the entries' (account_id, id)
+    index alone (it carries transaction_id and amount, migration 0027) instead of one heap page per
+    entry. A full run at 3.2 M entries read the tills' entries twice from the heap (1.9 s)."""
     # Outer joins: a basket or refund whose lines were all deleted sums to 0 and is found; one
     # whose till entry was deleted has none (NULL).
     lines = select(line_key.label("record_id"), func.sum(line.amount).label("amount"))
+    tills = select(ledger.Account.id).where(ledger.Account.type == AccountType.SUPERMARKET_TILL.value)
+    till = select(ledger.Entry.transaction_id, func.sum(ledger.Entry.amount).label("amount")).where(
+        ledger.Entry.account_id.in_(tills))
     if records is not None:
         lines = lines.where(line_key.in_(records))
+        till = till.where(ledger.Entry.transaction_id.in_(select(record.transaction_id).where(record.id.in_(records))))
     lines = lines.group_by(line_key).subquery()
-    tills = select(ledger.Account.id).where(ledger.Account.type == AccountType.SUPERMARKET_TILL.value)
+    till = till.group_by(ledger.Entry.transaction_id).subquery()
     lines_sum = func.coalesce(lines.c.amount, 0)
-    till = func.sum(ledger.Entry.amount)
     query = (
-        select(literal(check).label("kind"), record.id, record.total, lines_sum.label("lines_sum"), till.label("till"))
+        select(literal(check).label("kind"), record.id, record.total, lines_sum.label("lines_sum"),
+               till.c.amount.label("till"))
         .outerjoin(lines, lines.c.record_id == record.id)
-        .outerjoin(ledger.Entry, (ledger.Entry.transaction_id == record.transaction_id)
-                   & ledger.Entry.account_id.in_(tills))
+        .outerjoin(till, till.c.transaction_id == record.transaction_id)
     )
     if records is not None:
         query = query.where(record.id.in_(records))
-    return query.group_by(record.id, record.total, lines.c.amount).having(
-        (lines_sum != record.total) | till.is_(None) | (till != sign * record.total))
+    return query.where((lines_sum != record.total) | till.c.amount.is_(None) | (till.c.amount != sign * record.total))
 
 
 def redemption_discrepancies(session: Session, *, transactions: list[int] | None = None) -> list[Discrepancy]:
