@@ -148,9 +148,10 @@ class Entry(Base):
     __table_args__ = (
         CheckConstraint("amount <> 0", name="amount_not_zero"),
         UniqueConstraint("account_id", "account_version"),
-        # Carries the amount and the transaction (PostgreSQL): an account's sum, and which
-        # transactions moved a till how much, are read from the index alone.
-        Index("ix_ledger_entries_account_id_id", "account_id", "id", postgresql_include=["amount", "transaction_id"]),
+        # Carries amount, transaction and unit (PostgreSQL): an account's sum, which transactions
+        # moved a till how much, and reconciliation's grouping by account read the index alone.
+        Index("ix_ledger_entries_account_id_id", "account_id", "id",
+              postgresql_include=["amount", "transaction_id", "unit"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
