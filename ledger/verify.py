@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, union
+from sqlalchemy import func, or_, select, text, union
 from sqlalchemy.orm import Session, aliased
 
 from . import chain, chain_sql, merkle
@@ -182,7 +182,8 @@ def checkpoints_valid(session: Session, *, since_entry_id: int = 0) -> list[Disc
 
 def units_balanced(session: Session, *, since_entry_id: int = 0) -> list[Discrepancy]:
     """Each unit sums to zero over all accounts (over the entries after ``since_entry_id``);
-    entries carry their account's unit."""
+    entries carry their account's unit. An entry whose account row is gone carries none: found too
+    (its account's unit ``None``)."""
     rows = session.execute(
         select(Entry.unit, func.sum(Entry.amount))
         .where(Entry.id > since_entry_id)
@@ -193,13 +194,15 @@ def units_balanced(session: Session, *, since_entry_id: int = 0) -> list[Discrep
     if since_entry_id:  # each new entry's account looked up by its key, not the accounts table hashed
         account_unit = select(Account.unit).where(Account.id == Entry.account_id).scalar_subquery()
         mismatched = session.execute(
-            select(Entry.id, Entry.unit, account_unit).where(Entry.id > since_entry_id, Entry.unit != account_unit)
+            select(Entry.id, Entry.unit, account_unit)
+            .where(Entry.id > since_entry_id, or_(account_unit.is_(None), Entry.unit != account_unit))
         ).all()
     else:
         mismatched = session.execute(
             select(Entry.id, Entry.unit, Account.unit)
-            .join(Account, Account.id == Entry.account_id)
-            .where(Entry.unit != Account.unit)
+            .outerjoin(Account, Account.id == Entry.account_id)
+            .where(or_(Account.id.is_(None), Entry.unit != Account.unit))
+            .order_by(Entry.id)
         ).all()
     found += [Discrepancy("entry_unit", f"entry:{e}", a, u) for e, u, a in mismatched]
     return found

@@ -120,7 +120,7 @@ SELECT 'unit', NULL, unit, NULL, NULL, sum(total), NULL, NULL, NULL FROM (
   SELECT e.unit, e.amount FROM ledger_entries e WHERE e.account_id IN (SELECT account_id FROM joined WHERE NOT own_unit)
 ) AS units GROUP BY unit HAVING sum(total) <> 0
 UNION ALL
-SELECT 'unit_of_account', id, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM joined WHERE NOT own_unit AND id IS NOT NULL
+SELECT 'unit_of_account', account_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM joined WHERE NOT own_unit
 UNION ALL
 SELECT 'count', count(id), NULL, NULL, NULL, NULL, sum(n), NULL, NULL FROM joined
 """)
@@ -144,8 +144,8 @@ _ENTRIES_WITHOUT_TRANSACTION = text(
     " WHERE NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = e.transaction_id)"
 )
 _ENTRIES_IN_ANOTHER_UNIT = text(
-    "SELECT e.id, e.unit, a.unit FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id"
-    " WHERE e.account_id IN :accounts AND e.unit <> a.unit ORDER BY e.id"
+    "SELECT e.id, e.unit, a.unit FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id"
+    " WHERE e.account_id IN :accounts AND (a.id IS NULL OR e.unit <> a.unit) ORDER BY e.id"
 ).bindparams(bindparam("accounts", expanding=True))
 _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
 

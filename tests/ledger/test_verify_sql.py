@@ -92,6 +92,7 @@ EDITS = {
     "negative wallet": ["UPDATE ledger_entries SET amount = -7 WHERE account_id = :wallet"],
     "entry in the other unit": [f"UPDATE ledger_entries SET unit = 'HOUR' WHERE id = {FIRST_WALLET_ENTRY}"],
     "entry in an unknown unit": [f"UPDATE ledger_entries SET unit = 'XYZ' WHERE id = {FIRST_WALLET_ENTRY}"],
+    "deleted account": ["DELETE FROM ledger_accounts WHERE id = :wallet"],
     "every entry of an account in the other unit": ["UPDATE ledger_entries SET unit = 'HOUR' WHERE account_id = :wallet"],
     "memo": ["UPDATE ledger_transactions SET memo = 'changed' WHERE id = (SELECT min(id) FROM ledger_transactions)"],
     "details, another value": [f"UPDATE ledger_transactions SET details = '{{\"x\": 1}}' WHERE id = {TRANSACTION_OF_LINK_2}"],

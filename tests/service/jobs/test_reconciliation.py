@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import time
 
-from sqlalchemy import func
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 import ledger
 from ledger import Entry, Transaction, Unit
+from ledger.db import drop_append_only_ddl
 from service.jobs import reconciliation, verification
 from service.jobs.models import JobRun, Reconciliation
 from service.members.operations import member_wallet
@@ -277,3 +280,30 @@ def test_a_detail_the_passes_cannot_read_is_still_found_by_the_checks_one_by_one
     tamper("UPDATE ledger_transactions SET details = '{\"bad\": \"\\u0000\"}' WHERE id = (SELECT MIN(id) FROM ledger_transactions)")
     record = _run(app)
     assert record.status == "failed" and "content_hash" in _checks_found(record)
+
+
+def test_entries_whose_account_was_deleted_are_found(app, world, tamper, database_url):
+    """An attacker deletes a wallet's account row (foreign keys off): its entries still balance their
+    transactions, so only their missing account tells. Full runs (the passes on PostgreSQL, the
+    checks one by one on SQLite) and incremental runs report each such entry."""
+    community, admin, alice, _, wallet = _book(world, app)
+    assert _run(app, "incremental").status == "passed"
+    response = admin.post("/api/v1/adjustments", {"member_id": alice.id, "unit": "COIN", "amount": 4, "reason": "补发"})
+    assert response.status_code == 201, response.json
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+        connection.execute("PRAGMA foreign_keys=OFF")
+        for statement in drop_append_only_ddl("sqlite"):
+            connection.execute(statement)
+        connection.execute("DELETE FROM ledger_accounts WHERE id = ?", (wallet,))
+        connection.close()
+    else:
+        tamper("DELETE FROM ledger_accounts WHERE id = :a", a=wallet)
+    with app.app_context(), app.extensions["greencoin_db"][1]() as s:
+        orphans = s.scalars(select(Entry.id).where(Entry.account_id == wallet).order_by(Entry.id)).all()
+    assert len(orphans) == 2
+    incremental = _run(app, "incremental")  # the new adjustment's entry only
+    assert incremental.status == "failed"
+    assert {d.subject for d in incremental.discrepancies if d.check == "entry_unit"} == {f"entry:{orphans[-1]}"}
+    full = _run(app, "full")
+    assert {d.subject for d in full.discrepancies if d.check == "entry_unit"} == {f"entry:{e}" for e in orphans}
