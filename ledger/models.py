@@ -152,10 +152,13 @@ class Entry(Base):
         # moved a till how much, and reconciliation's grouping by account read the index alone.
         Index("ix_ledger_entries_account_id_id", "account_id", "id",
               postgresql_include=["amount", "transaction_id", "unit"]),
+        # A transaction's lines in their canonical order (migration 0028): reconciliation rebuilds
+        # each transaction's canonical text from this index alone, already sorted.
+        Index("ix_ledger_entries_transaction_id", "transaction_id", "account_id", "unit", "amount"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
     unit: Mapped[str] = mapped_column(String(8))
     amount: Mapped[int] = mapped_column(BigInteger)

@@ -60,31 +60,32 @@ _UNBALANCED = " OR ".join(
     ["n IS NULL", "n < 2", "other_units > 0", *(f"sum_{u.lower()} <> 0" for u in _UNITS)]
 )
 
-# One range of transaction ids: (lo, hi]. Entries arrive sorted by the index on transaction_id;
-# each transaction's lines are sorted as the canonical text sorts them. A content hash that differs
-# from the stored one is recomputed with details re-serialised (rows written before details were
-# stored as canonical text); a link or transaction still suspect after that is rechecked in Python.
+# One range of transaction ids: (lo, hi]. Entries come from the index on transaction_id alone, in
+# its order: each transaction's lines sorted as the canonical text sorts them (migration 0028). A
+# content hash that differs from the stored one is recomputed with details re-serialised (rows
+# written before details were stored as canonical text); a link or transaction still suspect after
+# that is rechecked in Python.
 _TRANSACTION_PASS = text(f"""
 SELECT count(*) AS transactions, count(seq) AS linked, coalesce(sum(n), 0) AS entries,
        count(*) FILTER (WHERE seq IS NULL AND created_at < :late_before) AS late,
        array_agg(tx_id ORDER BY tx_id) FILTER (WHERE {_UNBALANCED}) AS unbalanced,
        array_agg(seq ORDER BY seq) FILTER (WHERE seq IS NOT NULL AND (content IS DISTINCT FROM stored_content
-         OR encode(sha256(convert_to(prev_hash || content, 'UTF8')), 'hex') IS DISTINCT FROM chain_hash)) AS suspects
+         OR {chain_sql.hex_sha256("prev_hash || content", checking=True)} IS DISTINCT FROM chain_hash)) AS suspects
 FROM (
   SELECT f.*, CASE WHEN f.fast = f.stored_content THEN f.fast ELSE (
            SELECT {chain_sql.RESERIALISED_CONTENT_HASH}
            FROM ledger_transactions t, (SELECT f.lines) AS x WHERE t.id = f.tx_id) END AS content
   FROM (
     SELECT t.id AS tx_id, t.created_at, t.content_hash AS stored_content, x.*, l.seq, l.prev_hash, l.chain_hash,
-           {chain_sql.CONTENT_HASH} AS fast
+           {chain_sql.CHECKED_CONTENT_HASH} AS fast
     FROM ledger_transactions t
     LEFT JOIN (
       SELECT transaction_id, count(*) AS n, {_UNIT_SUMS},
              count(*) FILTER (WHERE unit NOT IN ({_UNIT_LIST})) AS other_units,
              string_agg('[' || account_id::text || ',' || {_UNIT_JSON} || ',' || amount::text || ']', ',') AS lines
-      FROM (SELECT transaction_id, account_id, unit, amount FROM ledger_entries
-            WHERE transaction_id > :lo AND transaction_id <= :hi
-            ORDER BY transaction_id, account_id, unit COLLATE "C", amount) AS sorted
+      FROM (SELECT e.transaction_id, e.account_id, e.unit, e.amount FROM ledger_entries e
+            WHERE e.transaction_id > :lo AND e.transaction_id <= :hi
+            ORDER BY e.transaction_id, {chain_sql.INDEX_LINE_ORDER}) AS sorted
       GROUP BY transaction_id
     ) x ON x.transaction_id = t.id
     LEFT JOIN ledger_chain_links l ON l.transaction_id = t.id AND l.transaction_id > :lo AND l.transaction_id <= :hi

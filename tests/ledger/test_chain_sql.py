@@ -13,6 +13,7 @@ from ledger import chain, chain_sql
 from ledger.verify import chain_valid
 
 from .conftest import key, open_book
+from .plans import entries_read_in_line_order
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -82,3 +83,12 @@ def test_an_edit_is_found_by_the_database_and_confirmed_by_python(book, database
     with factory() as s:
         found = chain_valid(s)
     assert len([d for d in found if d.check == "content_hash"]) == 2
+
+
+def test_the_chunk_check_reads_each_transactions_lines_from_the_index_in_order(book):
+    """As the full check's transaction pass does (migration 0028): no sort of the entries."""
+    factory, accounts = book
+    _post_awkward(factory, accounts)
+    with factory() as s:
+        params = {"lo": 0, "hi": chain.head(s).seq, "prev_hash": chain.GENESIS_HASH}
+        assert entries_read_in_line_order(s, chain_sql._SUSPECT_LINKS, params)

@@ -5,9 +5,11 @@ snapshot of the session that started it."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
 from contextlib import contextmanager
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -16,8 +18,10 @@ from sqlalchemy.pool import NullPool
 
 import ledger
 from ledger import chain, chain_sql, verify, verify_sql
+from tests.conftest import PG_ADMIN_DSN, PG_HOST
 
 from .conftest import award, key, open_book, transfer
+from .plans import entries_read_in_line_order
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -162,3 +166,33 @@ def test_a_detail_the_database_cannot_read_makes_the_passes_fail_not_pass(book):
     with _snapshot(engine) as s, pytest.raises(DBAPIError):
         _in_passes(s)
 
+
+
+def test_the_transaction_pass_reads_each_transactions_lines_from_the_index_in_order(book):
+    """The canonical lines of a transaction come from the entries' index on transaction_id alone,
+    already sorted (migration 0028); with the index on transaction_id only, each was sorted."""
+    engine, _ = book
+    with Session(bind=engine) as s:
+        params = {"lo": -1, "hi": 2**62, "late_before": LATER}
+        assert entries_read_in_line_order(s, verify_sql._TRANSACTION_PASS, params)
+
+
+def test_the_checks_run_only_on_a_utf8_database(database_url):
+    """The checks hash a text's bytes as stored (textsend), which are its UTF-8 only on a UTF-8
+    database: on another the book is checked the slow way, in Python."""
+    name = f"greencoin_latin1_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    engine = ledger.make_engine(f"postgresql+psycopg://postgres@{PG_HOST}:5432/{name}", poolclass=NullPool)
+    try:
+        with Session(bind=engine) as s:
+            s.execute(text(chain_sql.CANONICAL_JSON_FUNCTION))
+            assert s.scalar(text("SELECT to_regprocedure('ledger_canonical_json(jsonb)') IS NOT NULL"))
+            assert chain_sql.available(s) is False
+    finally:
+        engine.dispose()
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with Session(bind=ledger.make_engine(database_url, poolclass=NullPool)) as s:
+        assert chain_sql.available(s) is True
