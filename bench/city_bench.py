@@ -17,7 +17,9 @@ measured in the same run.
 
 Then, each in a spawned process (so its peak RSS is its own; ``idle`` is such a process that only
 builds the app): the *floor* (a bare GROUP BY over the entries plus a SQL sha256 over every
-transaction and entry row), the system checkpoints, a full reconciliation, one city day of new
+transaction and entry row), the system checkpoints, a full reconciliation (and the floor again: the
+ratio is to the mean of the two, in wall time and in CPU seconds, PostgreSQL's and the job's, read
+from ``/proc`` when the server runs here; CPU moves less than wall time on a shared machine), one city day of new
 postings and the incremental reconciliation, balance and statement reads at the start and the end
 of the history, star tiers, the monthly disclosure of every community and the annual expiry (last;
 it posts). The load average is printed at the start and after every job.
@@ -38,7 +40,8 @@ import sys
 import time
 
 import psycopg
-from scratch import scratch_database  # bench/scratch.py, beside this file
+from proccpu import postgres_cpu  # bench/proccpu.py, beside this file
+from scratch import scratch_database
 from sqlalchemy.engine import make_url
 
 import ledger
@@ -132,8 +135,10 @@ def raw_copy_rate(url: str, sample: int = 200_000) -> dict:
 
 
 def floor(url: str) -> dict:
-    """A bare GROUP BY over the entries and a SQL sha256 over every transaction and entry row."""
+    """A bare GROUP BY over the entries and a SQL sha256 over every transaction and entry row; the
+    CPU seconds PostgreSQL spent on them (None if the server is not on this machine)."""
     with psycopg.connect(_dsn(url)) as pg:
+        cpu = postgres_cpu(pg)
         started = time.perf_counter()
         pg.execute("SELECT account_id, sum(amount), count(*) FROM ledger_entries GROUP BY account_id").fetchall()
         group_by = time.perf_counter() - started
@@ -143,8 +148,9 @@ def floor(url: str) -> dict:
         pg.execute("SELECT count(*) FROM ledger_entries e "
                    "WHERE sha256(convert_to(e::text, 'UTF8')) = '\\x00'::bytea").fetchone()
         sha = time.perf_counter() - started
+        cpu = None if cpu is None else round(postgres_cpu(pg) - cpu, 2)
     return {"group_by_seconds": round(group_by, 2), "sha256_seconds": round(sha, 2),
-            "seconds": round(group_by + sha, 2)}
+            "seconds": round(group_by + sha, 2), "db_cpu_seconds": cpu}
 
 
 def _peak_rss_mb() -> float:
@@ -160,12 +166,13 @@ def _peak_rss_mb() -> float:
 def _child(fn, args, pipe) -> None:
     started = time.perf_counter()
     result = fn(*args)
-    pipe.send((result, time.perf_counter() - started, _peak_rss_mb()))
+    times = os.times()
+    pipe.send((result, time.perf_counter() - started, _peak_rss_mb(), times.user + times.system))
 
 
 def _in_child(fn, *args):
-    """Run ``fn(*args)`` in a fresh (spawned) process: (result, seconds, that process's peak RSS in MB),
-    so the peak is the job's own, not the generator's."""
+    """Run ``fn(*args)`` in a fresh (spawned) process: (result, seconds, that process's peak RSS in MB,
+    its CPU seconds), so the peak is the job's own, not the generator's."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=_child, args=(fn, args, child))
@@ -250,6 +257,18 @@ def _business_dates(url: str) -> dict[str, str]:
             "expiry": cleared.isoformat()}
 
 
+def _ratios(before: dict, after: dict, jobs: dict) -> dict:
+    """The full run against the mean of the floors measured before and after it: in wall time and,
+    where PostgreSQL runs here, in CPU (the database's plus the job process's, less what building
+    the app costs both, the ``idle`` job's)."""
+    full, idle = jobs["full"], jobs.get("idle", {})
+    ratios = {"full": round(full["seconds"] / ((before["seconds"] + after["seconds"]) / 2), 2)}
+    if None not in (before["db_cpu_seconds"], after["db_cpu_seconds"], full["db_cpu_seconds"]):
+        cpu = full["cpu_seconds"] + full["db_cpu_seconds"] - idle.get("cpu_seconds", 0) - (idle.get("db_cpu_seconds") or 0)
+        ratios["full_cpu"] = round(cpu / ((before["db_cpu_seconds"] + after["db_cpu_seconds"]) / 2), 2)
+    return ratios
+
+
 def bench(backend: str, args) -> dict:
     from service.demo_city import CitySize
 
@@ -272,12 +291,16 @@ def bench(backend: str, args) -> dict:
         dates = _business_dates(url)
         jobs = {}
 
+        watch = psycopg.connect(_dsn(url), autocommit=True) if backend == "postgresql" else None
+
         def run(name, fn, *job_args):
             if name in args.skip:
                 return
-            value, seconds, rss = _in_child(fn, *job_args)
+            db_cpu = watch and postgres_cpu(watch)
+            value, seconds, rss, cpu = _in_child(fn, *job_args)
+            db_cpu = None if db_cpu is None else round(postgres_cpu(watch) - db_cpu, 2)
             jobs[name] = {"seconds": round(value.pop("run_seconds", seconds), 2), **value, "peak_rss_mb": round(rss),
-                          "load_average": _load_average()}
+                          "cpu_seconds": round(cpu, 2), "db_cpu_seconds": db_cpu, "load_average": _load_average()}
             print(json.dumps({name: jobs[name]}, ensure_ascii=False), file=sys.stderr, flush=True)
 
         print(json.dumps(result, ensure_ascii=False), file=sys.stderr, flush=True)  # so far, should a job not end
@@ -286,6 +309,8 @@ def bench(backend: str, args) -> dict:
         run("checkpoints", _job, url, "checkpoint_system_accounts", dates["night_before"])
         run("merkle_blocks", _job, url, "build_merkle_blocks", dates["night_before"])
         run("full", _reconcile, url, "full")
+        if "floor" in result and "full" in jobs:  # the floor again: the full run between two of them
+            result["floor_after_full"] = floor(url)
         day = max(history.count // 365, 1)
         jobs["one_day_load"] = one_day(url, history, day)
         # That day's night, in the schedule's order: checkpoints and the day's block, then reconciliation.
@@ -300,10 +325,12 @@ def bench(backend: str, args) -> dict:
         result["reads"] = _in_child(_reads, url, residents[0][2], residents[-1][2],
                                     city.issuance[city.communities[0]]["COIN"])[0]
         if "floor" in result and "full" in jobs:
-            result["ratios_to_floor"] = {"full": round(jobs["full"]["seconds"] / result["floor"]["seconds"], 2)}
+            result["ratios_to_floor"] = _ratios(result["floor"], result["floor_after_full"], jobs)
         if "full" in jobs:
             result["full_seconds_per_million_entries"] = round(jobs["full"]["seconds"] * 1e6 / history.entry_count, 2)
         result["load_average_end"] = _load_average()
+        if watch is not None:
+            watch.close()
         return result
 
 

@@ -38,13 +38,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
+from proccpu import cpu_seconds, process_tree  # noqa: E402  (bench/proccpu.py, beside this file)
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_DB = os.environ.get("GREENCOIN_HTTPBENCH_DB", "greencoin_httpbench")
 URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
 HOST = "127.0.0.1"
 KINDS = ("healthz", "balance", "statement", "basket")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def emit(record: dict) -> None:
@@ -160,34 +160,6 @@ def stop_server(server: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-
-
-def process_tree(root: int) -> list[int]:
-    children = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLK_TCK
 
 
 def backend_pids(conn) -> list[int]:
