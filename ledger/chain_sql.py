@@ -68,21 +68,6 @@ INDEX_LINE_ORDER = "e.account_id, e.unit, e.amount"
 # ledger.posting.request_hash's lines: [account, amount] sorted as Python sorts (account, amount) pairs.
 REQUEST_LINE = "'[' || e.account_id::text || ',' || e.amount::text || ']'"
 REQUEST_LINE_ORDER = "e.account_id, e.amount"
-# ledger.posting.request_hash (the canonical JSON of a posting's payload, keys sorted) over ``t``
-# (details as their canonical text) and ``x.request_lines`` (REQUEST_LINE joined by commas in
-# REQUEST_LINE_ORDER); an import's new postings get it from the database, as their content hash.
-REQUEST_HASH = """encode(sha256(convert_to(
-'{"actor_id":' || coalesce(t.actor_id::text, 'null')
-|| ',"community_id":' || t.community_id::text
-|| ',"details":' || t.details::text
-|| ',"kind":' || to_json(t.kind)::text
-|| ',"lines":[' || coalesce(x.request_lines, '') || ']'
-|| ',"location":' || coalesce(to_json(t.location)::text, 'null')
-|| ',"memo":' || coalesce(to_json(t.memo)::text, 'null')
-|| ',"related_id":' || coalesce(t.related_id::text, 'null')
-|| ',"reverses_id":' || coalesce(t.reverses_id::text, 'null') || '}'
-, 'UTF8')), 'hex')"""
-
 
 
 def hex_sha256(text_expr: str, *, checking: bool = False) -> str:
@@ -94,10 +79,27 @@ def hex_sha256(text_expr: str, *, checking: bool = False) -> str:
     return f"encode(sha256({as_bytes}), 'hex')"
 
 
+# ledger.posting.request_hash (the canonical JSON of a posting's payload, keys sorted) over ``t``
+# (details as their canonical text) and ``x.request_lines`` (REQUEST_LINE joined by commas in
+# REQUEST_LINE_ORDER); an import's new postings get it from the database, as their content hash.
+REQUEST_HASH = hex_sha256("""
+'{"actor_id":' || coalesce(t.actor_id::text, 'null')
+|| ',"community_id":' || t.community_id::text
+|| ',"details":' || t.details::text
+|| ',"kind":' || to_json(t.kind)::text
+|| ',"lines":[' || coalesce(x.request_lines, '') || ']'
+|| ',"location":' || coalesce(to_json(t.location)::text, 'null')
+|| ',"memo":' || coalesce(to_json(t.memo)::text, 'null')
+|| ',"related_id":' || coalesce(t.related_id::text, 'null')
+|| ',"reverses_id":' || coalesce(t.reverses_id::text, 'null') || '}'
+""")
+
+
 # chain.content_hash over ``t`` (a row with the transaction's columns, details as their canonical
 # text) and ``x.lines`` (its entries as LINE, joined by commas in LINE_ORDER).
 CONTENT_HASH = hex_sha256(_FAST)
-# The same for the checks, and with the details re-serialised (for a stored text that is not their canonical one).
+# The same for the checks, and for them with the details re-serialised (for a stored text that is
+# not the details' canonical one).
 CHECKED_CONTENT_HASH = hex_sha256(_FAST, checking=True)
 RESERIALISED_CONTENT_HASH = hex_sha256(_SLOW, checking=True)
 
