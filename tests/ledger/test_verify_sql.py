@@ -194,5 +194,9 @@ def test_the_checks_run_only_on_a_utf8_database(database_url):
         engine.dispose()
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    with Session(bind=ledger.make_engine(database_url, poolclass=NullPool)) as s:
-        assert chain_sql.available(s) is True
+    engine = ledger.make_engine(database_url, poolclass=NullPool)
+    try:
+        with Session(bind=engine) as s:
+            assert chain_sql.available(s) is True
+    finally:
+        engine.dispose()
