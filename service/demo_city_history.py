@@ -264,9 +264,10 @@ def volunteer_number(community_id: int, member_id: int) -> str:
 
 
 def write_history(session: Session, history: History, transactions: int, *, seconds: float, chunk: int = 50_000,
-                  progress: Callable[[int], None] | None = None) -> int:
+                  progress: Callable[[int], None] | None = None) -> bookload.BookLoader:
     """Generate ``transactions`` postings ``seconds`` apart on average and load them, a commit per
-    chunk, then the stored balances; returns the rows written (transactions, entries, links)."""
+    chunk, then the stored balances; returns the loader (``rows`` written: transactions, entries,
+    links; ``seconds`` its ``finish`` took)."""
 
     postgresql = session.get_bind().dialect.name == "postgresql"
 
@@ -286,6 +287,6 @@ def write_history(session: Session, history: History, transactions: int, *, seco
     history.moved.clear()
     demo_city_records.finish(session, history.records)
     session.commit()
-    return loader.rows
+    return loader
 
 

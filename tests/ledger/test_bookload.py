@@ -68,6 +68,7 @@ def test_a_loaded_book_has_the_hashes_post_makes_and_passes_reconciliation(sessi
         loader.finish(balances)
         session.commit()
         assert loader.rows == 2 * len(transactions) + len(entries)
+        assert set(loader.seconds) == {"balances", "foreign_keys"} and loader.seconds["balances"] > 0
 
     assert unsound(session_factory) == {}  # balances, sums, the chain recomputed in Python
     with session_factory() as session:
