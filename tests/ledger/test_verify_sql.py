@@ -167,7 +167,6 @@ def test_a_detail_the_database_cannot_read_makes_the_passes_fail_not_pass(book):
         _in_passes(s)
 
 
-
 def test_the_transaction_pass_reads_each_transactions_lines_from_the_index_in_order(book):
     """The canonical lines of a transaction come from the entries' index on transaction_id alone,
     already sorted (migration 0028); with the index on transaction_id only, each was sorted."""
